@@ -1,0 +1,8 @@
+//! sea-orm entities, one module per table. No business logic lives here: rules are in
+//! `orchstack::service`.
+
+pub mod agent_versions;
+pub mod agents;
+pub mod api_keys;
+pub mod organizations;
+pub mod prelude;

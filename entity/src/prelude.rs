@@ -1,0 +1,5 @@
+//! Short names for every entity.
+pub use super::agent_versions::Entity as AgentVersions;
+pub use super::agents::Entity as Agents;
+pub use super::api_keys::Entity as ApiKeys;
+pub use super::organizations::Entity as Organizations;

@@ -1,0 +1,18 @@
+//! Database migrations, one file per change, run in order on SQLite and PostgreSQL.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_create_organizations_and_api_keys;
+mod m20261129_000002_create_agents;
+
+/// All migrations of OrchStack, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261129_000001_create_organizations_and_api_keys::Migration),
+            Box::new(m20261129_000002_create_agents::Migration),
+        ]
+    }
+}

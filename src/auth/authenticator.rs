@@ -1,0 +1,108 @@
+//! Turns a bearer token into a [`Principal`]. Verified keys are cached for a short
+//! time so a hot path costs no extra query; revocation evicts at once on this instance.
+
+use super::{keys, Principal};
+use crate::error::{AppError, AppResult};
+use crate::service;
+use chrono::Utc;
+use moka::sync::Cache;
+use sea_orm::DatabaseConnection;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often `last_used_at` is written for a busy key, in seconds.
+const LAST_USED_GRANULARITY_SECS: i64 = 60;
+
+#[derive(Clone)]
+struct Entry {
+    principal: Arc<Principal>,
+    last_touch: Arc<AtomicI64>,
+}
+
+/// The API key verifier shared by every request.
+#[derive(Clone)]
+pub struct Authenticator {
+    db: DatabaseConnection,
+    cache: Cache<String, Entry>,
+}
+
+impl Authenticator {
+    /// A verifier over `db` trusting a verified key for `ttl`.
+    pub fn new(db: DatabaseConnection, ttl: Duration) -> Self {
+        Self {
+            db,
+            cache: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(ttl)
+                .build(),
+        }
+    }
+
+    /// Verifies an `Authorization` header value.
+    pub async fn authenticate(&self, header: Option<&str>) -> AppResult<Arc<Principal>> {
+        let header = header.ok_or_else(|| {
+            AppError::Unauthenticated(
+                "missing Authorization header (use `Bearer <api key>`)".into(),
+            )
+        })?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .ok_or_else(|| {
+                AppError::Unauthenticated("the Authorization scheme must be Bearer".into())
+            })?;
+        if !keys::looks_like_key(token) {
+            return Err(AppError::Unauthenticated("invalid API key".into()));
+        }
+        let hash = keys::hash(token);
+        let entry = match self.cache.get(&hash) {
+            Some(entry) => entry,
+            None => {
+                let principal = service::api_keys::principal_for_hash(&self.db, &hash)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::Unauthenticated("invalid or revoked API key".into())
+                    })?;
+                let entry = Entry {
+                    principal: Arc::new(principal),
+                    last_touch: Arc::new(AtomicI64::new(0)),
+                };
+                self.cache.insert(hash, entry.clone());
+                entry
+            }
+        };
+        self.touch(&entry);
+        Ok(entry.principal)
+    }
+
+    /// Forgets a key at once (after revocation).
+    pub fn evict_key(&self, key_id: &str) {
+        let key_id = key_id.to_owned();
+        let _ = self
+            .cache
+            .invalidate_entries_if(move |_, e| e.principal.key_id == key_id);
+    }
+
+    /// Records use of a key, at most once a minute, off the request path.
+    fn touch(&self, entry: &Entry) {
+        let now = Utc::now().timestamp();
+        let last = entry.last_touch.load(Ordering::Relaxed);
+        if now - last < LAST_USED_GRANULARITY_SECS
+            || entry
+                .last_touch
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let db = self.db.clone();
+        let key_id = entry.principal.key_id.clone();
+        tokio::spawn(async move {
+            if let Err(err) = service::api_keys::touch(&db, &key_id).await {
+                tracing::warn!(error = %err, key_id, "could not record API key use");
+            }
+        });
+    }
+}

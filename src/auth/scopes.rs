@@ -1,0 +1,64 @@
+//! The scopes an API key or token can carry.
+
+use crate::error::{AppError, FieldError};
+
+/// Every scope, as written in API.md.
+pub const ALL: &[&str] = &[
+    "agents:read",
+    "agents:write",
+    "runs:read",
+    "runs:write",
+    "knowledge:read",
+    "knowledge:write",
+    "workflows:read",
+    "workflows:write",
+    "workflows:execute",
+    "webhooks:read",
+    "webhooks:write",
+    "gates:write",
+    "keys:write",
+    "*",
+];
+
+/// A permission an operation needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Read agents and their versions.
+    AgentsRead,
+    /// Create, change and delete agents.
+    AgentsWrite,
+    /// Create, list and revoke API keys.
+    KeysWrite,
+}
+
+impl Scope {
+    /// The scope's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AgentsRead => "agents:read",
+            Self::AgentsWrite => "agents:write",
+            Self::KeysWrite => "keys:write",
+        }
+    }
+}
+
+/// Checks a requested scope list: known names, no duplicates, at least one.
+pub fn validate(scopes: &[String], pointer: &str) -> Result<Vec<String>, AppError> {
+    let mut errors = Vec::new();
+    if scopes.is_empty() {
+        errors.push(FieldError::new(pointer, "at least one scope is required"));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (i, s) in scopes.iter().enumerate() {
+        if !ALL.contains(&s.as_str()) {
+            errors.push(FieldError::new(
+                format!("{pointer}/{i}"),
+                format!("unknown scope `{s}`; known scopes: {}", ALL.join(", ")),
+            ));
+        } else if !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    AppError::from_field_errors(errors)?;
+    Ok(out)
+}

@@ -1,0 +1,143 @@
+//! Typed configuration: defaults < optional TOML file < `ORCHSTACK_*` environment
+//! (`__` nests), plus `DATABASE_URL` and `REDIS_URL` read as they are. Validated at boot.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Everything the server can be told.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: String,
+    /// sea-orm database URL: SQLite by default, PostgreSQL when `postgres://`.
+    pub database_url: String,
+    /// Redis URL for shared state between instances (optional).
+    pub redis_url: Option<String>,
+    /// When set and the database has no API key yet, the default organisation is
+    /// created with this as its `*`-scoped admin key.
+    pub bootstrap_key: Option<String>,
+    /// Run pending migrations at start-up.
+    pub migrate_on_start: bool,
+    /// Largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    /// Largest number of database connections in the pool.
+    pub db_max_connections: u32,
+    /// How long a verified API key is trusted without asking the database again
+    /// (revocation on the same instance is immediate; other instances see it after this).
+    pub auth_cache_ttl_secs: u64,
+    /// GraphQL limits.
+    pub graphql: GraphqlConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// GraphQL query limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GraphqlConfig {
+    /// Deepest selection nesting allowed.
+    pub max_depth: usize,
+    /// Largest query complexity allowed (each field costs 1; lists multiply).
+    pub max_complexity: usize,
+}
+
+/// Log output.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogConfig {
+    /// `json` (one object per line) or `pretty`.
+    pub format: String,
+    /// `tracing` filter directive, e.g. `info` or `orchstack=debug,info`.
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://orchstack.db?mode=rwc".into(),
+            redis_url: None,
+            bootstrap_key: None,
+            migrate_on_start: true,
+            body_limit_bytes: 1024 * 1024,
+            db_max_connections: 16,
+            auth_cache_ttl_secs: 10,
+            graphql: GraphqlConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for GraphqlConfig {
+    fn default() -> Self {
+        Self {
+            max_depth: 12,
+            max_complexity: 5000,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: "json".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads the configuration from its layers and validates it.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            anyhow::ensure!(
+                file.exists(),
+                "config file {} does not exist",
+                file.display()
+            );
+            figment = figment.merge(Toml::file(file));
+        }
+        let config: Config = figment
+            .merge(Env::prefixed("ORCHSTACK_").split("__"))
+            .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]))
+            .extract()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Rejects values the server cannot run with, naming the setting.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres"),
+            "database_url must be an sqlite: or postgres:// URL"
+        );
+        if let Some(key) = &self.bootstrap_key {
+            anyhow::ensure!(
+                crate::auth::keys::looks_like_key(key),
+                "bootstrap_key must look like os_live_<at least 24 letters or digits>"
+            );
+        }
+        anyhow::ensure!(
+            self.body_limit_bytes >= 1024,
+            "body_limit_bytes must be at least 1024"
+        );
+        anyhow::ensure!(
+            self.db_max_connections >= 1,
+            "db_max_connections must be at least 1"
+        );
+        anyhow::ensure!(
+            matches!(self.log.format.as_str(), "json" | "pretty"),
+            "log.format must be json or pretty"
+        );
+        Ok(())
+    }
+
+    /// True when the database is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
+    }
+}

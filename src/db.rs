@@ -1,0 +1,64 @@
+//! Connecting to the database, migrating it, and the first-start bootstrap key.
+
+use crate::config::Config;
+use crate::service::{api_keys, orgs};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
+use std::time::Duration;
+
+/// Opens the pool described by the configuration.
+pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    let mut opts = ConnectOptions::new(config.database_url.clone());
+    opts.max_connections(config.db_max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    let db = Database::connect(opts).await?;
+    if !config.is_postgres() {
+        // WAL lets readers proceed while one writer writes; busy_timeout makes writers
+        // queue instead of failing with SQLITE_BUSY.
+        for pragma in [
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA busy_timeout=5000",
+            "PRAGMA synchronous=NORMAL",
+        ] {
+            db.execute_unprepared(pragma).await?;
+        }
+    }
+    Ok(db)
+}
+
+/// Applies pending migrations. On PostgreSQL an advisory lock makes instances that
+/// start together migrate one after another.
+pub async fn migrate(db: &DatabaseConnection, config: &Config) -> anyhow::Result<()> {
+    if config.is_postgres() {
+        let txn = db.begin().await?;
+        txn.execute_unprepared("SELECT pg_advisory_xact_lock(7201144)")
+            .await?;
+        Migrator::up(&txn, None).await?;
+        txn.commit().await?;
+    } else {
+        Migrator::up(db, None).await?;
+    }
+    Ok(())
+}
+
+/// On a database with no API key: creates the default organisation and its `*` admin
+/// key, either the configured bootstrap key or a fresh one. Returns the key when it was
+/// generated here, so the caller can show it once.
+pub async fn bootstrap(db: &DatabaseConnection, config: &Config) -> anyhow::Result<Option<String>> {
+    if api_keys::any_exist(db).await? {
+        return Ok(None);
+    }
+    let txn = db.begin().await?;
+    let org = orgs::create(&txn, "Default", orgs::Tier::Enterprise).await?;
+    let new = api_keys::NewKey {
+        name: "bootstrap admin".into(),
+        scopes: vec!["*".into()],
+        test: false,
+    };
+    let issued = api_keys::issue(&txn, &org.id, new, config.bootstrap_key.clone()).await?;
+    txn.commit().await?;
+    Ok(config.bootstrap_key.is_none().then_some(issued.secret))
+}

@@ -1,0 +1,356 @@
+//! Agents in GraphQL: the `Agent` and `AgentVersion` types, queries and mutations.
+
+use super::connection::{from_page, page_args, OrderDirection};
+use super::scalars::DateTime;
+use super::{db, principal};
+use crate::service::agents::{self as svc, versions, AgentField, AgentPatch, NewAgent};
+use crate::service::pagination::Sort;
+use async_graphql::connection::Connection;
+use async_graphql::{Context, Enum, InputObject, Json, MaybeUndefined, Object, Result, ID};
+use entity::{agent_versions, agents};
+use serde_json::Value;
+
+/// An agent: a model, instructions and tools that runs act on.
+pub struct Agent(pub agents::Model);
+
+fn strings(v: &Value) -> Vec<String> {
+    serde_json::from_value(v.clone()).unwrap_or_default()
+}
+
+fn json_list(v: &Value) -> Vec<Json<Value>> {
+    v.as_array()
+        .map(|a| a.iter().cloned().map(Json).collect())
+        .unwrap_or_default()
+}
+
+#[Object]
+impl Agent {
+    /// `agt_...`
+    pub async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Optional description.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// `provider/model`, e.g. `openai/gpt-4o-mini` or `mock/echo`.
+    async fn model(&self) -> &str {
+        &self.0.model
+    }
+    /// Provider settings (temperature, max_tokens, ...).
+    async fn model_settings(&self) -> Json<Value> {
+        Json(self.0.model_settings.clone())
+    }
+    /// System instructions, a minijinja template.
+    async fn instructions(&self) -> &str {
+        &self.0.instructions
+    }
+    /// Tool definitions (`{"type": "http", "name", "url", "description", "parameters"}`).
+    async fn tools(&self) -> Vec<Json<Value>> {
+        json_list(&self.0.tools)
+    }
+    /// Knowledge bases the agent may search.
+    async fn knowledge_ids(&self) -> Vec<ID> {
+        strings(&self.0.knowledge_ids).into_iter().map(ID).collect()
+    }
+    /// Channels the agent serves.
+    async fn channels(&self) -> Vec<String> {
+        strings(&self.0.channels)
+    }
+    /// Free-form metadata.
+    async fn metadata(&self) -> Json<Value> {
+        Json(self.0.metadata.clone())
+    }
+    /// Current version number; every change adds one.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// When the agent was created.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+    /// When the agent last changed.
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at.into()
+    }
+    /// Every version of the agent, newest first.
+    async fn versions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, AgentVersion>> {
+        let page = versions::list(
+            db(ctx),
+            principal(ctx),
+            &self.0.id,
+            &page_args(first, after, last, before),
+        )
+        .await?;
+        Ok(from_page(page, AgentVersion))
+    }
+}
+
+/// An immutable snapshot of an agent's configuration.
+pub struct AgentVersion(pub agent_versions::Model);
+
+impl AgentVersion {
+    fn field(&self, name: &str) -> Value {
+        self.0.snapshot.get(name).cloned().unwrap_or(Value::Null)
+    }
+}
+
+#[Object]
+impl AgentVersion {
+    /// `agv_...`
+    pub async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    /// The agent this is a version of.
+    async fn agent_id(&self) -> ID {
+        ID(self.0.agent_id.clone())
+    }
+    /// The version number (1 for the agent as created).
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// Name at this version.
+    async fn name(&self) -> String {
+        self.field("name").as_str().unwrap_or_default().to_owned()
+    }
+    /// Description at this version.
+    async fn description(&self) -> Option<String> {
+        self.field("description").as_str().map(str::to_owned)
+    }
+    /// Model at this version.
+    async fn model(&self) -> String {
+        self.field("model").as_str().unwrap_or_default().to_owned()
+    }
+    /// Model settings at this version.
+    async fn model_settings(&self) -> Json<Value> {
+        Json(self.field("model_settings"))
+    }
+    /// Instructions at this version.
+    async fn instructions(&self) -> String {
+        self.field("instructions")
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+    /// Tools at this version.
+    async fn tools(&self) -> Vec<Json<Value>> {
+        json_list(&self.field("tools"))
+    }
+    /// Knowledge bases at this version.
+    async fn knowledge_ids(&self) -> Vec<ID> {
+        strings(&self.field("knowledge_ids"))
+            .into_iter()
+            .map(ID)
+            .collect()
+    }
+    /// Channels at this version.
+    async fn channels(&self) -> Vec<String> {
+        strings(&self.field("channels"))
+    }
+    /// Metadata at this version.
+    async fn metadata(&self) -> Json<Value> {
+        Json(self.field("metadata"))
+    }
+    /// When this version was made.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+}
+
+/// Fields an agent list can be sorted by.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum AgentOrderField {
+    /// Alphabetical by name.
+    Name,
+    /// By creation time.
+    CreatedAt,
+    /// By last change.
+    UpdatedAt,
+}
+
+/// One sort key of an agent list.
+#[derive(InputObject, Clone, Copy)]
+pub struct AgentOrder {
+    /// The field.
+    pub field: AgentOrderField,
+    /// The direction.
+    #[graphql(default_with = "OrderDirection::Asc")]
+    pub direction: OrderDirection,
+}
+
+/// Filters on agent lists.
+#[derive(InputObject, Default)]
+pub struct AgentFilter {
+    /// Only agents on exactly this model.
+    pub model: Option<String>,
+    /// Only agents created at or after this time.
+    pub created_after: Option<DateTime>,
+    /// Only agents created before this time.
+    pub created_before: Option<DateTime>,
+}
+
+/// A new agent.
+#[derive(InputObject)]
+pub struct CreateAgentInput {
+    /// Display name (1-200 characters).
+    pub name: String,
+    /// Optional description.
+    pub description: Option<String>,
+    /// `provider/model`.
+    pub model: String,
+    /// Provider settings: a JSON object.
+    pub model_settings: Option<Json<Value>>,
+    /// System instructions (a minijinja template).
+    pub instructions: Option<String>,
+    /// Tool definitions.
+    pub tools: Option<Vec<Json<Value>>>,
+    /// Knowledge bases the agent may search.
+    pub knowledge_ids: Option<Vec<ID>>,
+    /// Channels the agent serves.
+    pub channels: Option<Vec<String>>,
+    /// Free-form metadata: a JSON object.
+    pub metadata: Option<Json<Value>>,
+}
+
+/// A change to an agent: only the fields given change.
+#[derive(InputObject)]
+pub struct UpdateAgentInput {
+    /// New name.
+    pub name: Option<String>,
+    /// New description; `null` clears it.
+    pub description: MaybeUndefined<String>,
+    /// New model.
+    pub model: Option<String>,
+    /// New model settings.
+    pub model_settings: Option<Json<Value>>,
+    /// New instructions.
+    pub instructions: Option<String>,
+    /// New tools.
+    pub tools: Option<Vec<Json<Value>>>,
+    /// New knowledge base ids.
+    pub knowledge_ids: Option<Vec<ID>>,
+    /// New channels.
+    pub channels: Option<Vec<String>>,
+    /// New metadata.
+    pub metadata: Option<Json<Value>>,
+}
+
+fn ids(v: Option<Vec<ID>>) -> Option<Vec<String>> {
+    v.map(|v| v.into_iter().map(|id| id.0).collect())
+}
+
+fn unjson(v: Option<Vec<Json<Value>>>) -> Option<Vec<Value>> {
+    v.map(|v| v.into_iter().map(|j| j.0).collect())
+}
+
+/// Agent queries.
+#[derive(Default)]
+pub struct AgentsQuery;
+
+#[Object]
+impl AgentsQuery {
+    /// One agent by id.
+    async fn agent(&self, ctx: &Context<'_>, id: ID) -> Result<Agent> {
+        Ok(Agent(svc::get(db(ctx), principal(ctx), &id).await?))
+    }
+
+    /// The organisation's agents, newest first unless `orderBy` says otherwise.
+    async fn agents(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<AgentFilter>,
+        order_by: Option<Vec<AgentOrder>>,
+    ) -> Result<Connection<String, Agent>> {
+        let filter = filter.unwrap_or_default();
+        let filter = svc::AgentFilter {
+            model: filter.model,
+            created_after: filter.created_after.map(|d| d.0),
+            created_before: filter.created_before.map(|d| d.0),
+        };
+        let sort: Vec<_> = order_by
+            .unwrap_or_default()
+            .into_iter()
+            .map(|o| Sort {
+                field: match o.field {
+                    AgentOrderField::Name => AgentField::Name,
+                    AgentOrderField::CreatedAt => AgentField::CreatedAt,
+                    AgentOrderField::UpdatedAt => AgentField::UpdatedAt,
+                },
+                desc: o.direction == OrderDirection::Desc,
+            })
+            .collect();
+        let args = page_args(first, after, last, before);
+        let page = svc::list(db(ctx), principal(ctx), &filter, &sort, &args).await?;
+        Ok(from_page(page, Agent))
+    }
+}
+
+/// Agent mutations.
+#[derive(Default)]
+pub struct AgentsMutation;
+
+#[Object]
+impl AgentsMutation {
+    /// Creates an agent (version 1).
+    async fn create_agent(&self, ctx: &Context<'_>, input: CreateAgentInput) -> Result<Agent> {
+        let new = NewAgent {
+            name: input.name,
+            description: input.description,
+            model: input.model,
+            model_settings: input.model_settings.map(|j| j.0),
+            instructions: input.instructions,
+            tools: unjson(input.tools),
+            knowledge_ids: ids(input.knowledge_ids),
+            channels: input.channels,
+            metadata: input.metadata.map(|j| j.0),
+        };
+        Ok(Agent(svc::create(db(ctx), principal(ctx), new).await?))
+    }
+
+    /// Changes the fields given; a real change makes a new version.
+    async fn update_agent(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateAgentInput,
+    ) -> Result<Agent> {
+        let patch = AgentPatch {
+            name: input.name,
+            description: match input.description {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(v) => Some(Some(v)),
+            },
+            model: input.model,
+            model_settings: input.model_settings.map(|j| j.0),
+            instructions: input.instructions,
+            tools: unjson(input.tools),
+            knowledge_ids: ids(input.knowledge_ids),
+            channels: input.channels,
+            metadata: input.metadata.map(|j| j.0),
+        };
+        Ok(Agent(
+            svc::update(db(ctx), principal(ctx), &id, patch).await?,
+        ))
+    }
+
+    /// Deletes an agent; returns its id.
+    async fn delete_agent(&self, ctx: &Context<'_>, id: ID) -> Result<ID> {
+        Ok(ID(svc::delete(db(ctx), principal(ctx), &id).await?))
+    }
+}

@@ -1,0 +1,299 @@
+//! GraphQL over HTTP (the GraphQL-over-HTTP spec): POST and GET, both
+//! `application/graphql-response+json` and `application/json`, the spec's status codes,
+//! and no mutations over GET (405).
+
+use super::RequestId;
+use crate::auth::Principal;
+use crate::error::AppError;
+use crate::state::AppState;
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{Request as GqlRequest, Variables};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderMap, HeaderValue, StatusCode};
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json; charset=utf-8";
+const JSON: &str = "application/json; charset=utf-8";
+
+/// The response media type the client accepts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Media {
+    GraphqlResponse,
+    Json,
+}
+
+impl Media {
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::GraphqlResponse => GRAPHQL_RESPONSE,
+            Self::Json => JSON,
+        }
+    }
+}
+
+fn negotiate(headers: &HeaderMap) -> Option<Media> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(Media::Json);
+    };
+    let types: Vec<&str> = accept
+        .split(',')
+        .map(|t| t.split(';').next().unwrap_or("").trim())
+        .collect();
+    if types.contains(&"application/graphql-response+json") {
+        Some(Media::GraphqlResponse)
+    } else if types
+        .iter()
+        .any(|t| matches!(*t, "application/json" | "*/*" | "application/*" | ""))
+    {
+        Some(Media::Json)
+    } else {
+        None
+    }
+}
+
+/// The parameters of a GraphQL request.
+struct Params {
+    query: String,
+    operation_name: Option<String>,
+    variables: Option<Map<String, Value>>,
+}
+
+fn params_from_json(v: Value) -> Result<Params, String> {
+    let Value::Object(mut obj) = v else {
+        return Err("the request body must be a JSON object (batching is not supported)".into());
+    };
+    let query = match obj.remove("query") {
+        Some(Value::String(q)) => q,
+        Some(_) => return Err("`query` must be a string".into()),
+        None => return Err("the request has no `query`".into()),
+    };
+    let operation_name = match obj.remove("operationName") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err("`operationName` must be a string or null".into()),
+    };
+    let variables = match obj.remove("variables") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(m)) => Some(m),
+        Some(_) => return Err("`variables` must be an object or null".into()),
+    };
+    match obj.remove("extensions") {
+        None | Some(Value::Null) | Some(Value::Object(_)) => {}
+        Some(_) => return Err("`extensions` must be an object or null".into()),
+    }
+    Ok(Params {
+        query,
+        operation_name,
+        variables,
+    })
+}
+
+fn params_from_query_string(qs: &str) -> Result<Params, String> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(qs).map_err(|_| "the query string is not valid".to_string())?;
+    let mut obj = Map::new();
+    for (k, v) in pairs {
+        let value = match k.as_str() {
+            "variables" | "extensions" if !v.is_empty() => {
+                serde_json::from_str(&v).map_err(|_| format!("`{k}` must be URL-encoded JSON"))?
+            }
+            _ => Value::String(v),
+        };
+        obj.insert(k, value);
+    }
+    params_from_json(Value::Object(obj))
+}
+
+/// A GraphQL-shaped error response for failures before execution.
+pub fn error_response(req: &Request, status: StatusCode, err: &AppError) -> Response {
+    let media = negotiate(req.headers()).unwrap_or(Media::Json);
+    let body = json!({ "errors": [{ "message": err.public_message(), "extensions": { "code": err.code().to_ascii_uppercase() } }] });
+    (
+        status,
+        [(header::CONTENT_TYPE, media.content_type())],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn reply(media: Media, status: StatusCode, body: Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, media.content_type())],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn request_error(media: Media, status: StatusCode, code: &str, message: &str) -> Response {
+    reply(
+        media,
+        status,
+        json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }),
+    )
+}
+
+/// `GET /graphql?query=...` (queries only).
+pub async fn get(State(state): State<AppState>, req: Request) -> Response {
+    let Some(media) = negotiate(req.headers()) else {
+        return not_acceptable();
+    };
+    let params = match params_from_query_string(req.uri().query().unwrap_or("")) {
+        Ok(p) => p,
+        Err(msg) => return request_error(media, StatusCode::BAD_REQUEST, "BAD_REQUEST", &msg),
+    };
+    execute(&state, req, params, media, true).await
+}
+
+/// `POST /graphql` with an `application/json` body.
+pub async fn post(State(state): State<AppState>, req: Request) -> Response {
+    let Some(media) = negotiate(req.headers()) else {
+        return not_acceptable();
+    };
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mut parts = content_type.split(';').map(str::trim);
+    let essence = parts.next().unwrap_or("").to_ascii_lowercase();
+    let charset_ok = parts.all(|p| {
+        !p.to_ascii_lowercase().starts_with("charset=") || p.eq_ignore_ascii_case("charset=utf-8")
+    });
+    if essence != "application/json" || !charset_ok {
+        return request_error(
+            media,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send GraphQL requests as Content-Type: application/json (UTF-8)",
+        );
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match crate::http::body::read(body, state.config.body_limit_bytes).await {
+        Ok(b) => b,
+        Err(e) => {
+            return request_error(
+                media,
+                e.status(),
+                &e.code().to_ascii_uppercase(),
+                &e.public_message(),
+            )
+        }
+    };
+    let params = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(v) => params_from_json(v),
+        Err(e) => Err(format!("the body is not valid JSON: {e}")),
+    };
+    match params {
+        Ok(params) => {
+            execute(
+                &state,
+                Request::from_parts(parts, Body::empty()),
+                params,
+                media,
+                false,
+            )
+            .await
+        }
+        Err(msg) => request_error(media, StatusCode::BAD_REQUEST, "BAD_REQUEST", &msg),
+    }
+}
+
+fn not_acceptable() -> Response {
+    reply(
+        Media::Json,
+        StatusCode::NOT_ACCEPTABLE,
+        json!({ "errors": [{ "message": "accept application/graphql-response+json or application/json", "extensions": { "code": "NOT_ACCEPTABLE" } }] }),
+    )
+}
+
+async fn execute(
+    state: &AppState,
+    req: Request,
+    params: Params,
+    media: Media,
+    is_get: bool,
+) -> Response {
+    let doc = match async_graphql::parser::parse_query(&params.query) {
+        Ok(doc) => doc,
+        Err(err) => {
+            let status = if media == Media::GraphqlResponse {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
+            return request_error(media, status, "GRAPHQL_PARSE_FAILED", &err.to_string());
+        }
+    };
+    if is_get {
+        let op_type = match (&doc.operations, &params.operation_name) {
+            (DocumentOperations::Single(op), _) => Some(op.node.ty),
+            (DocumentOperations::Multiple(ops), Some(name)) => {
+                ops.get(name.as_str()).map(|op| op.node.ty)
+            }
+            _ => None,
+        };
+        if matches!(
+            op_type,
+            Some(OperationType::Mutation | OperationType::Subscription)
+        ) {
+            let mut res = request_error(
+                media,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                "mutations and subscriptions cannot be sent with GET; use POST",
+            );
+            res.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return res;
+        }
+    }
+    let principal = req.extensions().get::<Arc<Principal>>().cloned();
+    let request_id = req.extensions().get::<RequestId>().cloned();
+    let mut gql = GqlRequest::new(params.query);
+    if let Some(name) = params.operation_name {
+        gql = gql.operation_name(name);
+    }
+    if let Some(vars) = params.variables {
+        gql = gql.variables(Variables::from_json(Value::Object(vars)));
+    }
+    if let Some(p) = principal {
+        gql = gql.data(p);
+    }
+    if let Some(id) = request_id {
+        gql = gql.data(id);
+    }
+    gql.set_parsed_query(doc);
+    let response = state.schema.execute(gql).await;
+    let request_failed = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let mut body = Map::new();
+    if !request_failed {
+        body.insert(
+            "data".into(),
+            response.data.into_json().unwrap_or(Value::Null),
+        );
+    }
+    if !response.errors.is_empty() {
+        body.insert(
+            "errors".into(),
+            serde_json::to_value(&response.errors).unwrap_or(Value::Null),
+        );
+    }
+    if !response.extensions.is_empty() {
+        body.insert(
+            "extensions".into(),
+            serde_json::to_value(&response.extensions).unwrap_or(Value::Null),
+        );
+    }
+    let status = if request_failed && media == Media::GraphqlResponse {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    reply(media, status, Value::Object(body))
+}

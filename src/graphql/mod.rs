@@ -1,0 +1,67 @@
+//! The GraphQL schema: one root per aggregate, merged. Resolvers are thin adapters
+//! onto `service`; REST executes on this same schema.
+
+pub mod agents;
+pub mod api_keys;
+pub mod connection;
+pub mod errors;
+pub mod http;
+pub mod scalars;
+pub mod viewer;
+
+use crate::auth::{Authenticator, Principal};
+use crate::config::Config;
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+
+/// Query root.
+#[derive(MergedObject, Default)]
+pub struct Query(
+    viewer::ViewerQuery,
+    agents::AgentsQuery,
+    api_keys::ApiKeysQuery,
+);
+
+/// Mutation root.
+#[derive(MergedObject, Default)]
+pub struct Mutation(agents::AgentsMutation, api_keys::ApiKeysMutation);
+
+/// The executable schema.
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// The id of the HTTP request a GraphQL request came in on (for error messages).
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// Builds the schema with its limits; `db` and `auth` are available to resolvers.
+pub fn schema_builder(
+    config: &Config,
+) -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(config.graphql.max_depth)
+        .limit_complexity(config.graphql.max_complexity)
+        .limit_recursive_depth(64)
+        .extension(errors::ErrorCodes)
+}
+
+/// The schema used to serve requests.
+pub fn build_schema(config: &Config, db: DatabaseConnection, auth: Authenticator) -> AppSchema {
+    schema_builder(config).data(db).data(auth).finish()
+}
+
+/// The SDL of the schema (what `orchstack schema` prints and `schema/schema.graphql` holds).
+pub fn sdl() -> String {
+    schema_builder(&Config::default()).finish().sdl()
+}
+
+/// The caller of this request.
+pub(crate) fn principal<'a>(ctx: &'a Context<'_>) -> &'a Principal {
+    // The auth layer rejects every request without a principal before execution.
+    ctx.data_unchecked::<Arc<Principal>>()
+}
+
+/// The database pool.
+pub(crate) fn db<'a>(ctx: &'a Context<'_>) -> &'a DatabaseConnection {
+    ctx.data_unchecked::<DatabaseConnection>()
+}

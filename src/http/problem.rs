@@ -1,0 +1,70 @@
+//! RFC 9457 `application/problem+json` for every REST error.
+
+use crate::error::{AppError, FieldError};
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderValue, StatusCode};
+use serde_json::json;
+
+/// The media type of problem documents.
+pub const CONTENT_TYPE: &str = "application/problem+json";
+
+/// A problem document for `status` with a machine `code`.
+pub fn response(status: StatusCode, code: &str, detail: &str, errors: &[FieldError]) -> Response {
+    let mut body = json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+        "code": code,
+        "request_id": super::request_id::current(),
+    });
+    if !errors.is_empty() {
+        body["errors"] = json!(errors);
+    }
+    let mut res = (
+        status,
+        [(header::CONTENT_TYPE, CONTENT_TYPE)],
+        body.to_string(),
+    )
+        .into_response();
+    match code {
+        "unauthenticated" => {
+            let v = format!(
+                "Bearer realm=\"orchstack\", error=\"invalid_token\", error_description=\"{}\"",
+                detail.replace('"', "'")
+            );
+            if let Ok(v) = HeaderValue::from_str(&v) {
+                res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+        }
+        "insufficient_scope" => {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(
+                    "Bearer realm=\"orchstack\", error=\"insufficient_scope\"",
+                ),
+            );
+        }
+        _ => {}
+    }
+    res
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::Internal(err) = &self {
+            tracing::error!(error = ?err, "internal error");
+        }
+        let mut res = response(
+            self.status(),
+            self.code(),
+            &self.public_message(),
+            self.field_errors(),
+        );
+        if let AppError::RateLimited(secs) = self {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        res
+    }
+}

@@ -1,0 +1,74 @@
+//! OrchStack: an API server for running AI agents in production.
+//!
+//! [`build`] connects, migrates and assembles the state; [`router`] is the whole HTTP
+//! surface; [`serve`] runs it until a shutdown signal. Tests call the same three.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod ids;
+pub mod rest;
+pub mod service;
+pub mod state;
+pub mod telemetry;
+
+use config::Config;
+use state::AppState;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What [`build`] produced.
+pub struct Built {
+    /// The state to serve.
+    pub state: AppState,
+    /// A bootstrap admin key generated on this start (shown once), if any.
+    pub generated_key: Option<String>,
+}
+
+/// Connects to the database, migrates (when configured), bootstraps the first key and
+/// assembles the state.
+pub async fn build(config: Config) -> anyhow::Result<Built> {
+    let db = db::connect(&config).await?;
+    if config.migrate_on_start {
+        db::migrate(&db, &config).await?;
+    }
+    let generated_key = db::bootstrap(&db, &config).await?;
+    let config = Arc::new(config);
+    let auth =
+        auth::Authenticator::new(db.clone(), Duration::from_secs(config.auth_cache_ttl_secs));
+    let schema = graphql::build_schema(&config, db.clone(), auth.clone());
+    let rest = Arc::new(rest::RestApi::new(&schema)?);
+    Ok(Built {
+        state: AppState {
+            db,
+            config,
+            auth,
+            schema,
+            rest,
+        },
+        generated_key,
+    })
+}
+
+/// The complete HTTP surface.
+pub fn router(state: AppState) -> axum::Router {
+    http::router(state)
+}
+
+/// Serves until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let db = state.db.clone();
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    db.close().await?;
+    Ok(())
+}

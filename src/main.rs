@@ -1,0 +1,165 @@
+//! The `orchstack` binary: parses the command line and dispatches.
+
+use clap::{Parser, Subcommand};
+use orchstack::config::Config;
+use orchstack::service::{api_keys, orgs};
+use std::path::PathBuf;
+
+/// OrchStack: an API server for running AI agents in production.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// A TOML configuration file (environment variables override it).
+    #[arg(long, global = true, env = "ORCHSTACK_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Manage organisations.
+    Orgs {
+        #[command(subcommand)]
+        command: OrgsCommand,
+    },
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrgsCommand {
+    /// Create an organisation and print its id.
+    Create {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Plan tier: free, pro or enterprise.
+        #[arg(long, default_value = "free")]
+        tier: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create an API key and print it (shown once).
+    Create {
+        /// Organisation id (org_...).
+        #[arg(long)]
+        org: String,
+        /// Comma list of scopes, e.g. agents:read,agents:write or *.
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// Make an os_test_ key (runs use the mock provider).
+        #[arg(long)]
+        test: bool,
+        /// A label for the key.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(err) = run().await {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Schema => {
+            print!("{}", orchstack::graphql::sdl());
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", orchstack::rest::openapi_document()?);
+            Ok(())
+        }
+        Command::Migrate => {
+            let db = orchstack::db::connect(&config).await?;
+            orchstack::db::migrate(&db, &config).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Orgs {
+            command: OrgsCommand::Create { name, tier },
+        } => {
+            let db = ready_db(&config).await?;
+            let org = orgs::create(&db, &name, orgs::Tier::parse(&tier)?).await?;
+            println!("{}", org.id);
+            Ok(())
+        }
+        Command::Keys {
+            command:
+                KeysCommand::Create {
+                    org,
+                    scopes,
+                    test,
+                    name,
+                },
+        } => {
+            let db = ready_db(&config).await?;
+            orgs::get(&db, &org).await?;
+            let issued =
+                api_keys::issue(&db, &org, api_keys::NewKey { name, scopes, test }, None).await?;
+            println!("{}", issued.secret);
+            Ok(())
+        }
+    }
+}
+
+async fn ready_db(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    let db = orchstack::db::connect(config).await?;
+    if config.migrate_on_start {
+        orchstack::db::migrate(&db, config).await?;
+    }
+    Ok(db)
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    orchstack::telemetry::init(&config.log);
+    let listener = tokio::net::TcpListener::bind(&config.listen).await?;
+    let built = orchstack::build(config).await?;
+    if let Some(key) = &built.generated_key {
+        println!("Bootstrap admin API key (shown once, store it now): {key}");
+    }
+    tracing::info!(address = %listener.local_addr()?, "OrchStack listening");
+    orchstack::serve(built.state, listener, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutdown signal received; draining in-flight requests");
+}

@@ -1,0 +1,160 @@
+//! The one REST handler: request → variables → the stored operation on the shared
+//! schema → the REST body (or problem+json with the same code GraphQL reports).
+
+use super::table::Shape;
+use super::types::Coerce;
+use super::{params, CompiledRoute};
+use crate::auth::Principal;
+use crate::error::{status_for_code, AppError, FieldError};
+use crate::graphql::RequestId;
+use crate::http::problem;
+use crate::state::AppState;
+use async_graphql::{Request as GqlRequest, Variables};
+use axum::extract::{RawPathParams, Request};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use http::{header, StatusCode};
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+/// Handles a request to route `idx` of the table.
+pub async fn handle(state: AppState, idx: usize, path: RawPathParams, req: Request) -> Response {
+    match run(&state, &state.rest.routes[idx], path, req).await {
+        Ok(res) => res,
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn run(
+    state: &AppState,
+    route: &CompiledRoute,
+    path: RawPathParams,
+    req: Request,
+) -> Result<Response, AppError> {
+    let list = route.def.shape == Shape::List;
+    let query = params::parse(
+        req.uri().query().unwrap_or(""),
+        &route.op,
+        &state.rest.types,
+        list,
+    )?;
+    let mut vars = query.variables;
+    for (name, value) in &path {
+        let value = percent_encoding::percent_decode_str(value)
+            .decode_utf8_lossy()
+            .into_owned();
+        vars.insert(name.to_owned(), Value::String(value));
+    }
+    let principal = req.extensions().get::<Arc<Principal>>().cloned();
+    let request_id = req.extensions().get::<RequestId>().cloned();
+    if let Some(input_ty) = route.op.variable("input") {
+        let input = read_json_body(state, req).await?;
+        let mut coerce = Coerce::new(&state.rest.types, false);
+        let value = coerce.value(&input, input_ty, "");
+        AppError::from_field_errors(coerce.errors)?;
+        vars.insert("input".into(), value);
+    }
+    let doc = match &query.fields {
+        Some(keep) => route.op.pruned(keep, list),
+        None => route.op.doc.clone(),
+    };
+    let mut gql = GqlRequest::new("").variables(Variables::from_json(Value::Object(vars)));
+    if let Some(p) = principal {
+        gql = gql.data(p);
+    }
+    if let Some(id) = request_id {
+        gql = gql.data(id);
+    }
+    gql.set_parsed_query(doc);
+    let response = state.schema.execute(gql).await;
+    if let Some(err) = response.errors.first() {
+        return Ok(graphql_error_to_problem(err));
+    }
+    let data = response
+        .data
+        .into_json()
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let mut target = &data;
+    for key in &route.op.path {
+        target = &target[key.as_str()];
+    }
+    let body = match route.def.shape {
+        Shape::Object => target.clone(),
+        Shape::Deleted(object) => json!({ "id": target, "object": object, "deleted": true }),
+        Shape::List => {
+            let has_more = target["pageInfo"]["hasNextPage"].as_bool().unwrap_or(false);
+            json!({
+                "object": "list",
+                "data": target["nodes"],
+                "has_more": has_more,
+                "next_cursor": if has_more { target["pageInfo"]["endCursor"].clone() } else { Value::Null },
+            })
+        }
+    };
+    let status = StatusCode::from_u16(route.def.status).unwrap_or(StatusCode::OK);
+    Ok((status, Json(body)).into_response())
+}
+
+async fn read_json_body(state: &AppState, req: Request) -> Result<Value, AppError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let bytes = crate::http::body::read(req.into_body(), state.config.body_limit_bytes).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(AppError::BadRequest(
+            "this route needs a JSON object body".into(),
+        ));
+    }
+    let essence = content_type
+        .as_deref()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence != "application/json" && !essence.ends_with("+json") {
+        return Err(AppError::UnsupportedMediaType(
+            "send the body as Content-Type: application/json".into(),
+        ));
+    }
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(AppError::Validation {
+            message: "the body must be a JSON object".into(),
+            errors: vec![FieldError::new("/", "must be a JSON object")],
+        });
+    }
+    Ok(value)
+}
+
+fn graphql_error_to_problem(err: &async_graphql::ServerError) -> Response {
+    let ext = err.extensions.as_ref();
+    let code = ext
+        .and_then(|e| e.get("code"))
+        .and_then(|v| match v {
+            async_graphql::Value::String(s) => Some(s.to_ascii_lowercase()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "bad_request".into());
+    let fields: Vec<FieldError> = ext
+        .and_then(|e| e.get("errors"))
+        .and_then(|v| v.clone().into_json().ok())
+        .and_then(|v| serde_json::from_value::<Vec<Map<String, Value>>>(v).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| {
+            let s = |k: &str| {
+                m.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            FieldError::new(s("pointer"), s("detail"))
+        })
+        .collect();
+    problem::response(status_for_code(&code), &code, &err.message, &fields)
+}

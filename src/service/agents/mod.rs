@@ -1,0 +1,291 @@
+//! Agents: create, read, list, change (each change a new immutable version), delete.
+
+mod validate;
+pub mod versions;
+
+use super::pagination::{self, Keyset, Page, PageArgs, Sort, SortValue};
+use crate::auth::{Principal, Scope};
+use crate::error::{AppError, AppResult};
+use crate::ids;
+use chrono::{DateTime, Utc};
+use entity::agents::{self, Column, Entity, Model};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, Set, TransactionTrait,
+};
+use serde_json::{json, Value};
+
+/// Fields of a new agent.
+#[derive(Debug, Clone, Default)]
+pub struct NewAgent {
+    /// Display name.
+    pub name: String,
+    /// Optional description.
+    pub description: Option<String>,
+    /// `provider/model`.
+    pub model: String,
+    /// Provider settings (temperature, max_tokens, ...): a JSON object.
+    pub model_settings: Option<Value>,
+    /// System instructions (a minijinja template).
+    pub instructions: Option<String>,
+    /// Tool definitions.
+    pub tools: Option<Vec<Value>>,
+    /// Knowledge bases the agent may search.
+    pub knowledge_ids: Option<Vec<String>>,
+    /// Channels the agent serves.
+    pub channels: Option<Vec<String>>,
+    /// Free-form metadata: a JSON object.
+    pub metadata: Option<Value>,
+}
+
+/// A change to an agent: `None` leaves a field as it is. `description` is doubly
+/// optional so that `null` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct AgentPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New description; `Some(None)` clears it.
+    pub description: Option<Option<String>>,
+    /// New model.
+    pub model: Option<String>,
+    /// New model settings.
+    pub model_settings: Option<Value>,
+    /// New instructions.
+    pub instructions: Option<String>,
+    /// New tools.
+    pub tools: Option<Vec<Value>>,
+    /// New knowledge base ids.
+    pub knowledge_ids: Option<Vec<String>>,
+    /// New channels.
+    pub channels: Option<Vec<String>>,
+    /// New metadata.
+    pub metadata: Option<Value>,
+}
+
+/// Sortable agent fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentField {
+    /// Name, alphabetical.
+    Name,
+    /// Creation time.
+    CreatedAt,
+    /// Last change.
+    UpdatedAt,
+}
+
+/// Filters on agent lists.
+#[derive(Debug, Clone, Default)]
+pub struct AgentFilter {
+    /// Exactly this model.
+    pub model: Option<String>,
+    /// Created at or after.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_before: Option<DateTime<Utc>>,
+}
+
+impl Keyset for Model {
+    type Entity = Entity;
+    type Field = AgentField;
+    fn column(field: AgentField) -> Column {
+        match field {
+            AgentField::Name => Column::Name,
+            AgentField::CreatedAt => Column::CreatedAt,
+            AgentField::UpdatedAt => Column::UpdatedAt,
+        }
+    }
+    fn id_column() -> Column {
+        Column::Id
+    }
+    fn field_name(field: AgentField) -> &'static str {
+        match field {
+            AgentField::Name => "name",
+            AgentField::CreatedAt => "created_at",
+            AgentField::UpdatedAt => "updated_at",
+        }
+    }
+    fn value(&self, field: AgentField) -> SortValue {
+        match field {
+            AgentField::Name => SortValue::Text(self.name.clone()),
+            AgentField::CreatedAt => SortValue::Time(self.created_at),
+            AgentField::UpdatedAt => SortValue::Time(self.updated_at),
+        }
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// The configuration that versions snapshot.
+pub fn snapshot(agent: &Model) -> Value {
+    json!({
+        "name": agent.name,
+        "description": agent.description,
+        "model": agent.model,
+        "model_settings": agent.model_settings,
+        "instructions": agent.instructions,
+        "tools": agent.tools,
+        "knowledge_ids": agent.knowledge_ids,
+        "channels": agent.channels,
+        "metadata": agent.metadata,
+    })
+}
+
+fn live(p: &Principal) -> sea_orm::Select<Entity> {
+    Entity::find()
+        .filter(Column::OrgId.eq(&p.org_id))
+        .filter(Column::DeletedAt.is_null())
+}
+
+/// Creates an agent (version 1), within the plan's agent limit.
+pub async fn create(db: &DatabaseConnection, p: &Principal, new: NewAgent) -> AppResult<Model> {
+    p.require(Scope::AgentsWrite)?;
+    validate::new_agent(&new)?;
+    let txn = db.begin().await?;
+    if let Some(max) = p.tier.agent_limit() {
+        if live(p).count(&txn).await? >= max {
+            return Err(AppError::PlanLimitExceeded(format!(
+                "the {} plan allows {max} agents; delete one or upgrade",
+                p.tier.as_str()
+            )));
+        }
+    }
+    let now = super::now();
+    let agent = agents::ActiveModel {
+        id: Set(ids::new_id(ids::AGENT)),
+        org_id: Set(p.org_id.clone()),
+        name: Set(new.name.trim().to_owned()),
+        description: Set(new.description),
+        model: Set(new.model),
+        model_settings: Set(new.model_settings.unwrap_or_else(|| json!({}))),
+        instructions: Set(new.instructions.unwrap_or_default()),
+        tools: Set(json!(new.tools.unwrap_or_default())),
+        knowledge_ids: Set(json!(new.knowledge_ids.unwrap_or_default())),
+        channels: Set(json!(new.channels.unwrap_or_default())),
+        metadata: Set(new.metadata.unwrap_or_else(|| json!({}))),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    versions::record(&txn, &agent).await?;
+    txn.commit().await?;
+    Ok(agent)
+}
+
+/// One agent of the caller's organisation.
+pub async fn get(db: &impl ConnectionTrait, p: &Principal, id: &str) -> AppResult<Model> {
+    p.require(Scope::AgentsRead)?;
+    find(db, p, id).await
+}
+
+async fn find(db: &impl ConnectionTrait, p: &Principal, id: &str) -> AppResult<Model> {
+    live(p)
+        .filter(Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("agent {id} not found")))
+}
+
+/// A page of the caller's agents.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    p: &Principal,
+    filter: &AgentFilter,
+    sort: &[Sort<AgentField>],
+    args: &PageArgs,
+) -> AppResult<Page<Model>> {
+    p.require(Scope::AgentsRead)?;
+    let mut select = live(p);
+    if let Some(model) = &filter.model {
+        select = select.filter(Column::Model.eq(model));
+    }
+    if let Some(after) = filter.created_after {
+        select = select.filter(Column::CreatedAt.gte(after));
+    }
+    if let Some(before) = filter.created_before {
+        select = select.filter(Column::CreatedAt.lt(before));
+    }
+    let default = [Sort {
+        field: AgentField::CreatedAt,
+        desc: true,
+    }];
+    let sort = if sort.is_empty() { &default[..] } else { sort };
+    pagination::paginate(db, select, sort, args).await
+}
+
+/// Applies a patch. Only named fields change; a real change bumps the version and
+/// stores it; a patch that changes nothing stores nothing.
+pub async fn update(
+    db: &DatabaseConnection,
+    p: &Principal,
+    id: &str,
+    patch: AgentPatch,
+) -> AppResult<Model> {
+    p.require(Scope::AgentsWrite)?;
+    validate::patch(&patch)?;
+    let txn = db.begin().await?;
+    let current = find(&txn, p, id).await?;
+    let mut next = current.clone();
+    if let Some(v) = patch.name {
+        next.name = v.trim().to_owned();
+    }
+    if let Some(v) = patch.description {
+        next.description = v;
+    }
+    if let Some(v) = patch.model {
+        next.model = v;
+    }
+    if let Some(v) = patch.model_settings {
+        next.model_settings = v;
+    }
+    if let Some(v) = patch.instructions {
+        next.instructions = v;
+    }
+    if let Some(v) = patch.tools {
+        next.tools = json!(v);
+    }
+    if let Some(v) = patch.knowledge_ids {
+        next.knowledge_ids = json!(v);
+    }
+    if let Some(v) = patch.channels {
+        next.channels = json!(v);
+    }
+    if let Some(v) = patch.metadata {
+        next.metadata = v;
+    }
+    if snapshot(&next) == snapshot(&current) {
+        return Ok(current);
+    }
+    next.version = current.version + 1;
+    next.updated_at = super::now();
+    // Guarded on the version read above: a concurrent change makes this a conflict
+    // instead of silently overwriting it.
+    let result = Entity::update_many()
+        .set(agents::ActiveModel::from(next.clone()))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Version.eq(current.version))
+        .exec(&txn)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(AppError::Conflict(
+            "the agent was changed at the same time; retry".into(),
+        ));
+    }
+    versions::record(&txn, &next).await?;
+    txn.commit().await?;
+    Ok(next)
+}
+
+/// Deletes an agent. Its row stays (runs keep their history) but it is gone from
+/// every read.
+pub async fn delete(db: &impl ConnectionTrait, p: &Principal, id: &str) -> AppResult<String> {
+    p.require(Scope::AgentsWrite)?;
+    let agent = find(db, p, id).await?;
+    let mut active: agents::ActiveModel = agent.into();
+    active.deleted_at = Set(Some(super::now()));
+    active.update(db).await?;
+    Ok(id.to_owned())
+}

@@ -1,0 +1,205 @@
+//! The rules an agent's fields must follow; every broken rule is reported at once, each
+//! with a JSON pointer into the input.
+
+use super::{AgentPatch, NewAgent};
+use crate::error::{AppError, AppResult, FieldError};
+use serde_json::Value;
+
+const MAX_NAME: usize = 200;
+const MAX_DESCRIPTION: usize = 2_000;
+const MAX_INSTRUCTIONS: usize = 100_000;
+const MAX_TOOLS: usize = 64;
+const MAX_LIST: usize = 100;
+const MAX_METADATA_KEYS: usize = 50;
+
+struct Check(Vec<FieldError>);
+
+impl Check {
+    fn fail(&mut self, pointer: impl Into<String>, detail: impl Into<String>) {
+        self.0.push(FieldError::new(pointer, detail));
+    }
+
+    fn name(&mut self, name: &str) {
+        let n = name.trim().chars().count();
+        if n == 0 || n > MAX_NAME {
+            self.fail("/name", format!("must be 1 to {MAX_NAME} characters"));
+        }
+    }
+
+    fn description(&mut self, d: Option<&str>) {
+        if d.is_some_and(|d| d.chars().count() > MAX_DESCRIPTION) {
+            self.fail(
+                "/description",
+                format!("must be at most {MAX_DESCRIPTION} characters"),
+            );
+        }
+    }
+
+    fn model(&mut self, model: &str) {
+        let ok = model.split_once('/').is_some_and(|(provider, name)| {
+            !provider.is_empty()
+                && provider
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+                && !name.is_empty()
+                && !name.chars().any(char::is_whitespace)
+        }) && model.len() <= 200;
+        if !ok {
+            self.fail(
+                "/model",
+                "must be `provider/model`, e.g. `openai/gpt-4o-mini` or `mock/echo`",
+            );
+        }
+    }
+
+    fn object(&mut self, pointer: &str, v: &Value, max_keys: Option<usize>) {
+        match v {
+            Value::Object(map) if max_keys.is_some_and(|m| map.len() > m) => self.fail(
+                pointer,
+                format!("must have at most {} keys", max_keys.unwrap_or_default()),
+            ),
+            Value::Object(_) => {}
+            _ => self.fail(pointer, "must be a JSON object"),
+        }
+    }
+
+    fn instructions(&mut self, s: &str) {
+        if s.chars().count() > MAX_INSTRUCTIONS {
+            self.fail(
+                "/instructions",
+                format!("must be at most {MAX_INSTRUCTIONS} characters"),
+            );
+        }
+    }
+
+    fn strings(&mut self, pointer: &str, items: &[String]) {
+        if items.len() > MAX_LIST {
+            self.fail(pointer, format!("must have at most {MAX_LIST} items"));
+        }
+        for (i, s) in items.iter().enumerate() {
+            if s.trim().is_empty() || s.len() > 200 {
+                self.fail(format!("{pointer}/{i}"), "must be 1 to 200 characters");
+            }
+        }
+    }
+
+    /// A tool: `{"type": "http", "name": ..., "url": ..., "description"?, "parameters"?}`.
+    fn tools(&mut self, tools: &[Value]) {
+        if tools.len() > MAX_TOOLS {
+            self.fail("/tools", format!("must have at most {MAX_TOOLS} tools"));
+        }
+        let mut names = Vec::new();
+        for (i, tool) in tools.iter().enumerate() {
+            let at = |f: &str| format!("/tools/{i}{f}");
+            let Some(obj) = tool.as_object() else {
+                self.fail(at(""), "must be an object");
+                continue;
+            };
+            match obj.get("name").and_then(Value::as_str) {
+                Some(n)
+                    if !n.is_empty()
+                        && n.len() <= 64
+                        && n.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
+                {
+                    if names.contains(&n) {
+                        self.fail(at("/name"), format!("`{n}` is used by another tool"));
+                    }
+                    names.push(n);
+                }
+                _ => self.fail(at("/name"), "must be 1 to 64 letters, digits, `_` or `-`"),
+            }
+            if obj.get("type").and_then(Value::as_str) != Some("http") {
+                self.fail(at("/type"), "must be `http`");
+            }
+            match obj.get("url").and_then(Value::as_str) {
+                Some(u) if u.starts_with("http://") || u.starts_with("https://") => {}
+                _ => self.fail(at("/url"), "must be an http:// or https:// URL"),
+            }
+            if let Some(d) = obj.get("description") {
+                if !d.is_string() {
+                    self.fail(at("/description"), "must be a string");
+                }
+            }
+            if let Some(params) = obj.get("parameters") {
+                self.object(&at("/parameters"), params, None);
+            }
+            for key in obj.keys() {
+                if ![
+                    "name",
+                    "type",
+                    "url",
+                    "description",
+                    "parameters",
+                    "timeout_ms",
+                ]
+                .contains(&key.as_str())
+                {
+                    self.fail(at(&format!("/{key}")), "is not a tool field");
+                }
+            }
+        }
+    }
+
+    fn done(self) -> AppResult<()> {
+        AppError::from_field_errors(self.0)
+    }
+}
+
+pub(super) fn new_agent(a: &NewAgent) -> AppResult<()> {
+    let mut c = Check(Vec::new());
+    c.name(&a.name);
+    c.description(a.description.as_deref());
+    c.model(&a.model);
+    if let Some(v) = &a.model_settings {
+        c.object("/model_settings", v, None);
+    }
+    if let Some(v) = &a.instructions {
+        c.instructions(v);
+    }
+    if let Some(v) = &a.tools {
+        c.tools(v);
+    }
+    if let Some(v) = &a.knowledge_ids {
+        c.strings("/knowledge_ids", v);
+    }
+    if let Some(v) = &a.channels {
+        c.strings("/channels", v);
+    }
+    if let Some(v) = &a.metadata {
+        c.object("/metadata", v, Some(MAX_METADATA_KEYS));
+    }
+    c.done()
+}
+
+pub(super) fn patch(a: &AgentPatch) -> AppResult<()> {
+    let mut c = Check(Vec::new());
+    if let Some(v) = &a.name {
+        c.name(v);
+    }
+    if let Some(v) = &a.description {
+        c.description(v.as_deref());
+    }
+    if let Some(v) = &a.model {
+        c.model(v);
+    }
+    if let Some(v) = &a.model_settings {
+        c.object("/model_settings", v, None);
+    }
+    if let Some(v) = &a.instructions {
+        c.instructions(v);
+    }
+    if let Some(v) = &a.tools {
+        c.tools(v);
+    }
+    if let Some(v) = &a.knowledge_ids {
+        c.strings("/knowledge_ids", v);
+    }
+    if let Some(v) = &a.channels {
+        c.strings("/channels", v);
+    }
+    if let Some(v) = &a.metadata {
+        c.object("/metadata", v, Some(MAX_METADATA_KEYS));
+    }
+    c.done()
+}

@@ -1,0 +1,184 @@
+//! API keys: issued, listed and revoked per organisation; shown once, stored hashed.
+
+use super::orgs::{self, Tier};
+use super::pagination::{self, Keyset, Page, PageArgs, Sort, SortValue};
+use crate::auth::{keys, scopes, Principal, Scope};
+use crate::error::{AppError, AppResult};
+use crate::ids;
+use entity::api_keys::{self, Column, Entity, Model};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
+
+/// What a caller asks for when creating a key.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    /// A label for people.
+    pub name: String,
+    /// Scopes to grant.
+    pub scopes: Vec<String>,
+    /// An `os_test_` key.
+    pub test: bool,
+}
+
+/// A key as stored, and the secret that is shown this once.
+#[derive(Debug, Clone)]
+pub struct IssuedKey {
+    /// The stored key.
+    pub key: Model,
+    /// The whole key; never stored, never shown again.
+    pub secret: String,
+}
+
+impl Keyset for Model {
+    type Entity = Entity;
+    type Field = ();
+    fn column(_: ()) -> Column {
+        Column::CreatedAt
+    }
+    fn id_column() -> Column {
+        Column::Id
+    }
+    fn field_name(_: ()) -> &'static str {
+        "created_at"
+    }
+    fn value(&self, _: ()) -> SortValue {
+        SortValue::Time(self.created_at)
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// The scopes stored on a key.
+pub fn scopes_of(key: &Model) -> Vec<String> {
+    serde_json::from_value(key.scopes.clone()).unwrap_or_default()
+}
+
+/// Issues a key for an organisation with the given secret (or a fresh one). Operator
+/// path: the CLI and the bootstrap key, which have no principal.
+pub async fn issue(
+    db: &impl ConnectionTrait,
+    org_id: &str,
+    new: NewKey,
+    secret: Option<String>,
+) -> AppResult<IssuedKey> {
+    let name = new.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::invalid("/name", "must be 1 to 200 characters"));
+    }
+    let scopes = scopes::validate(&new.scopes, "/scopes")?;
+    let secret = secret.unwrap_or_else(|| keys::generate(new.test));
+    let key = api_keys::ActiveModel {
+        id: Set(ids::new_id(ids::API_KEY)),
+        org_id: Set(org_id.to_owned()),
+        name: Set(name),
+        prefix: Set(keys::display_prefix(&secret)),
+        key_hash: Set(keys::hash(&secret)),
+        scopes: Set(serde_json::json!(scopes)),
+        mode: Set(if keys::is_test(&secret) {
+            "test"
+        } else {
+            "live"
+        }
+        .to_owned()),
+        created_at: Set(super::now()),
+        last_used_at: Set(None),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(IssuedKey { key, secret })
+}
+
+/// Creates a key for the caller's organisation. A key can grant at most its own scopes.
+pub async fn create(db: &impl ConnectionTrait, p: &Principal, new: NewKey) -> AppResult<IssuedKey> {
+    p.require(Scope::KeysWrite)?;
+    scopes::validate(&new.scopes, "/scopes")?;
+    if !p.can_grant(&new.scopes) {
+        return Err(AppError::Forbidden(
+            "a key cannot grant scopes its creator does not hold".into(),
+        ));
+    }
+    issue(db, &p.org_id, new, None).await
+}
+
+/// One key of the caller's organisation.
+pub async fn get(db: &impl ConnectionTrait, p: &Principal, id: &str) -> AppResult<Model> {
+    p.require(Scope::KeysWrite)?;
+    Entity::find_by_id(id.to_owned())
+        .filter(Column::OrgId.eq(&p.org_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("API key {id} not found")))
+}
+
+/// The caller's organisation's keys, newest first.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    p: &Principal,
+    args: &PageArgs,
+) -> AppResult<Page<Model>> {
+    p.require(Scope::KeysWrite)?;
+    let select = Entity::find().filter(Column::OrgId.eq(&p.org_id));
+    pagination::paginate(
+        db,
+        select,
+        &[Sort {
+            field: (),
+            desc: true,
+        }],
+        args,
+    )
+    .await
+}
+
+/// Revokes a key; revoking a revoked key changes nothing.
+pub async fn revoke(db: &impl ConnectionTrait, p: &Principal, id: &str) -> AppResult<Model> {
+    let key = get(db, p, id).await?;
+    if key.revoked_at.is_some() {
+        return Ok(key);
+    }
+    let mut active: api_keys::ActiveModel = key.into();
+    active.revoked_at = Set(Some(super::now()));
+    Ok(active.update(db).await?)
+}
+
+/// The principal of a live (unrevoked) key, found by its hash.
+pub async fn principal_for_hash(
+    db: &impl ConnectionTrait,
+    hash: &str,
+) -> AppResult<Option<Principal>> {
+    let Some(key) = Entity::find()
+        .filter(Column::KeyHash.eq(hash))
+        .filter(Column::RevokedAt.is_null())
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let org = orgs::get(db, &key.org_id).await?;
+    Ok(Some(Principal {
+        scopes: scopes_of(&key),
+        test_mode: key.mode == "test",
+        tier: Tier::parse(&org.tier).unwrap_or(Tier::Free),
+        org_id: key.org_id,
+        key_id: key.id,
+    }))
+}
+
+/// Records that a key was used just now.
+pub async fn touch(db: &impl ConnectionTrait, key_id: &str) -> AppResult<()> {
+    Entity::update_many()
+        .col_expr(Column::LastUsedAt, Expr::value(super::now()))
+        .filter(Column::Id.eq(key_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Whether any key exists at all (first start of a fresh database).
+pub async fn any_exist(db: &impl ConnectionTrait) -> AppResult<bool> {
+    Ok(Entity::find().count(db).await? > 0)
+}

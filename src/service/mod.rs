@@ -1,0 +1,15 @@
+//! Domain rules, one module per aggregate. Resolvers, REST routes, the CLI and workers
+//! all call these functions; tenancy and scope checks live here, never only in a caller.
+
+pub mod agents;
+pub mod api_keys;
+pub mod orgs;
+pub mod pagination;
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+/// The current time at millisecond precision: what JSON shows is exactly what is
+/// stored, so timestamps in cursors compare equal to the database's.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(3)
+}

@@ -1,0 +1,77 @@
+//! Organisations and their plan tiers.
+
+use crate::error::{AppError, AppResult};
+use crate::ids;
+use entity::organizations;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+
+/// A plan tier; it sets rate limits and how many agents an organisation may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    /// 100 requests/min, 3 agents.
+    Free,
+    /// 1,000 requests/min, 25 agents.
+    Pro,
+    /// 10,000 requests/min, unlimited agents.
+    Enterprise,
+}
+
+impl Tier {
+    /// Parses `free`, `pro` or `enterprise`.
+    pub fn parse(s: &str) -> AppResult<Self> {
+        match s {
+            "free" => Ok(Self::Free),
+            "pro" => Ok(Self::Pro),
+            "enterprise" => Ok(Self::Enterprise),
+            other => Err(AppError::invalid(
+                "/tier",
+                format!("unknown tier `{other}`; use free, pro or enterprise"),
+            )),
+        }
+    }
+
+    /// The tier's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Free => "free",
+            Self::Pro => "pro",
+            Self::Enterprise => "enterprise",
+        }
+    }
+
+    /// How many agents the tier allows (`None`: unlimited).
+    pub fn agent_limit(self) -> Option<u64> {
+        match self {
+            Self::Free => Some(3),
+            Self::Pro => Some(25),
+            Self::Enterprise => None,
+        }
+    }
+}
+
+/// Creates an organisation (an operator action: CLI and bootstrap).
+pub async fn create(
+    db: &impl ConnectionTrait,
+    name: &str,
+    tier: Tier,
+) -> AppResult<organizations::Model> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::invalid("/name", "must be 1 to 200 characters"));
+    }
+    let org = organizations::ActiveModel {
+        id: Set(ids::new_id(ids::ORG)),
+        name: Set(name.to_owned()),
+        tier: Set(tier.as_str().to_owned()),
+        created_at: Set(super::now()),
+    };
+    Ok(org.insert(db).await?)
+}
+
+/// One organisation by id.
+pub async fn get(db: &impl ConnectionTrait, id: &str) -> AppResult<organizations::Model> {
+    organizations::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("organisation {id} not found")))
+}

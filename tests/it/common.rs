@@ -1,0 +1,217 @@
+//! The test harness: a real server per test, and a small client that states the status
+//! it expects (`api.post(path, body, 201)`).
+
+use orchstack::config::Config;
+use orchstack::service::{api_keys, orgs};
+use orchstack::state::AppState;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+/// A running server with its own organisation and admin key.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The server's state (its database, for operator actions like creating orgs).
+    pub state: AppState,
+    /// The organisation this test works in.
+    pub org_id: String,
+    /// A `*` key of that organisation.
+    pub admin_key: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// The database the suite runs on: `DATABASE_URL` when it is PostgreSQL, else a fresh
+/// SQLite file per server.
+fn database(dir: &tempfile::TempDir) -> String {
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => url,
+        _ => format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
+    }
+}
+
+/// The configuration tests run with.
+pub fn test_config(database_url: String) -> Config {
+    Config {
+        listen: "127.0.0.1:0".into(),
+        database_url,
+        db_max_connections: 5,
+        ..Config::default()
+    }
+}
+
+impl TestServer {
+    /// Starts a server on the suite's database with an enterprise organisation.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server after letting the test adjust its configuration.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = test_config(database(&dir));
+        adjust(&mut config);
+        Self::start_config(config, Some(dir)).await
+    }
+
+    /// Starts a server with exactly this configuration.
+    pub async fn start_config(config: Config, dir: Option<tempfile::TempDir>) -> Self {
+        let built = orchstack::build(config).await.expect("server builds");
+        let state = built.state;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = oneshot::channel::<()>();
+        let serve_state = state.clone();
+        tokio::spawn(async move {
+            let _ = orchstack::serve(serve_state, listener, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        let mut server = Self {
+            base,
+            state,
+            org_id: String::new(),
+            admin_key: String::new(),
+            shutdown: Some(tx),
+            _dir: dir,
+        };
+        let (org_id, admin_key) = server.new_org("enterprise").await;
+        server.org_id = org_id;
+        server.admin_key = admin_key;
+        server
+    }
+
+    /// Creates another organisation with a `*` key (operator path, like the CLI).
+    pub async fn new_org(&self, tier: &str) -> (String, String) {
+        let org = orgs::create(
+            &self.state.db,
+            "test org",
+            orgs::Tier::parse(tier).expect("tier"),
+        )
+        .await
+        .expect("org");
+        let key = self.key(&org.id, &["*"], false).await;
+        (org.id, key)
+    }
+
+    /// Issues a key with these scopes in an organisation.
+    pub async fn key(&self, org_id: &str, scopes: &[&str], test: bool) -> String {
+        let new = api_keys::NewKey {
+            name: "test key".into(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            test,
+        };
+        api_keys::issue(&self.state.db, org_id, new, None)
+            .await
+            .expect("key")
+            .secret
+    }
+
+    /// A client authenticated as the admin key.
+    pub fn api(&self) -> Api {
+        self.api_with(Some(&self.admin_key))
+    }
+
+    /// A client with this key (or none).
+    pub fn api_with(&self, key: Option<&str>) -> Api {
+        Api {
+            base: self.base.clone(),
+            key: key.map(str::to_owned),
+            http: reqwest::Client::new(),
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A client that asserts the status of each call and returns the JSON body.
+#[derive(Clone)]
+pub struct Api {
+    /// Server base URL.
+    pub base: String,
+    /// Bearer key, if any.
+    pub key: Option<String>,
+    /// The HTTP client.
+    pub http: reqwest::Client,
+}
+
+impl Api {
+    /// A request builder with auth set.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(key) = &self.key {
+            req = req.bearer_auth(key);
+        }
+        req
+    }
+
+    /// Sends and checks the status; returns the JSON body (`null` when empty).
+    pub async fn send(&self, req: reqwest::RequestBuilder, expected: u16) -> Value {
+        let res = req.send().await.expect("request sent");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        assert_eq!(
+            status,
+            StatusCode::from_u16(expected).unwrap(),
+            "unexpected status; body: {text}"
+        );
+        if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("body is not JSON: {text}"))
+        }
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str, expected: u16) -> Value {
+        self.send(self.request(Method::GET, path), expected).await
+    }
+
+    /// POST a JSON body.
+    pub async fn post(&self, path: &str, body: Value, expected: u16) -> Value {
+        self.send(self.request(Method::POST, path).json(&body), expected)
+            .await
+    }
+
+    /// PATCH a JSON body.
+    pub async fn patch(&self, path: &str, body: Value, expected: u16) -> Value {
+        self.send(self.request(Method::PATCH, path).json(&body), expected)
+            .await
+    }
+
+    /// DELETE.
+    pub async fn delete(&self, path: &str, expected: u16) -> Value {
+        self.send(self.request(Method::DELETE, path), expected)
+            .await
+    }
+
+    /// A GraphQL POST; returns the whole response body (`data`, `errors`).
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.send(
+            self.request(Method::POST, "/graphql")
+                .json(&json!({ "query": query, "variables": variables })),
+            200,
+        )
+        .await
+    }
+
+    /// Creates an agent over REST and returns it.
+    pub async fn create_agent(&self, name: &str) -> Value {
+        self.post(
+            "/v1/agents",
+            json!({ "name": name, "model": "mock/echo", "instructions": "Be brief." }),
+            201,
+        )
+        .await
+    }
+}

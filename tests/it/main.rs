@@ -1,0 +1,15 @@
+//! The integration suite: every test starts the real server on 127.0.0.1:0 and talks
+//! HTTP to it like a client. On SQLite by default; with `DATABASE_URL=postgres://...`
+//! the same tests run on PostgreSQL.
+
+mod common;
+
+mod agents;
+mod auth;
+mod errors;
+mod graphql;
+mod graphql_http_audit;
+mod pagination;
+mod rest_graphql_parity;
+mod schema_drift;
+mod server;

@@ -23,9 +23,11 @@ struct ErrorCodesExtension;
 impl Extension for ErrorCodesExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
-        let request_id = ctx.data_opt::<RequestId>().map(|r| r.0.as_str());
+        // The HTTP task's id when there is one; the request's data otherwise (e.g. a
+        // subscription running on a WebSocket task).
+        let request_id = crate::http::request_id::current().or_else(|| ctx.data_opt::<RequestId>().map(|r| r.0.clone()));
         for err in &mut response.errors {
-            decorate(err, request_id);
+            decorate(err, request_id.as_deref());
         }
         response
     }

@@ -22,6 +22,14 @@ pub struct TestServer {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// Server logs go to the test's captured output (shown for failing tests); `RUST_LOG`
+/// sets the level (default `warn`).
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+}
+
 /// The database the suite runs on: `DATABASE_URL` when it is PostgreSQL, else a fresh
 /// SQLite file per server.
 fn database(dir: &tempfile::TempDir) -> String {
@@ -57,6 +65,7 @@ impl TestServer {
 
     /// Starts a server with exactly this configuration.
     pub async fn start_config(config: Config, dir: Option<tempfile::TempDir>) -> Self {
+        init_logs();
         let built = orchstack::build(config).await.expect("server builds");
         let state = built.state;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

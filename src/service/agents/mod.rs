@@ -10,8 +10,8 @@ use crate::ids;
 use chrono::{DateTime, Utc};
 use entity::agents::{self, Column, Entity, Model};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
 };
 use serde_json::{json, Value};
 
@@ -141,16 +141,15 @@ fn live(p: &Principal) -> sea_orm::Select<Entity> {
 pub async fn create(db: &DatabaseConnection, p: &Principal, new: NewAgent) -> AppResult<Model> {
     p.require(Scope::AgentsWrite)?;
     validate::new_agent(&new)?;
-    let txn = db.begin().await?;
-    if let Some(max) = p.tier.agent_limit() {
-        if live(p).count(&txn).await? >= max {
-            return Err(AppError::PlanLimitExceeded(format!(
-                "the {} plan allows {max} agents; delete one or upgrade",
-                p.tier.as_str()
-            )));
-        }
-    }
     let now = super::now();
+    // Insert first, then count: a transaction that writes before it reads never has to
+    // upgrade a stale read snapshot, which SQLite refuses with "database is locked".
+    let txn = db.begin().await?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        // Concurrent creates in one organisation queue here, so the count below is exact.
+        // (SQLite needs nothing: the insert holds its single write lock until commit.)
+        entity::organizations::Entity::find_by_id(p.org_id.clone()).lock_exclusive().one(&txn).await?;
+    }
     let agent = agents::ActiveModel {
         id: Set(ids::new_id(ids::AGENT)),
         org_id: Set(p.org_id.clone()),
@@ -170,6 +169,15 @@ pub async fn create(db: &DatabaseConnection, p: &Principal, new: NewAgent) -> Ap
     }
     .insert(&txn)
     .await?;
+    if let Some(max) = p.tier.agent_limit() {
+        if live(p).count(&txn).await? > max {
+            txn.rollback().await?;
+            return Err(AppError::PlanLimitExceeded(format!(
+                "the {} plan allows {max} agents; delete one or upgrade",
+                p.tier.as_str()
+            )));
+        }
+    }
     versions::record(&txn, &agent).await?;
     txn.commit().await?;
     Ok(agent)
@@ -226,8 +234,9 @@ pub async fn update(
 ) -> AppResult<Model> {
     p.require(Scope::AgentsWrite)?;
     validate::patch(&patch)?;
-    let txn = db.begin().await?;
-    let current = find(&txn, p, id).await?;
+    // Read outside the transaction; the write below is guarded on the version read, so
+    // the transaction starts with a write (see `create`).
+    let current = find(db, p, id).await?;
     let mut next = current.clone();
     if let Some(v) = patch.name {
         next.name = v.trim().to_owned();
@@ -263,6 +272,7 @@ pub async fn update(
     next.updated_at = super::now();
     // Guarded on the version read above: a concurrent change makes this a conflict
     // instead of silently overwriting it.
+    let txn = db.begin().await?;
     let result = Entity::update_many()
         .set(agents::ActiveModel::from(next.clone()))
         .filter(Column::Id.eq(id))

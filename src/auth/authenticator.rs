@@ -11,6 +11,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The message of a request that carried no credentials at all (RFC 6750 §3.1: such a
+/// challenge names no error).
+pub const MISSING_CREDENTIALS: &str = "missing Authorization header (use `Bearer <api key>`)";
+
 /// How often `last_used_at` is written for a busy key, in seconds.
 const LAST_USED_GRANULARITY_SECS: i64 = 60;
 
@@ -34,6 +38,7 @@ impl Authenticator {
             db,
             cache: Cache::builder()
                 .max_capacity(100_000)
+                .support_invalidation_closures()
                 .time_to_live(ttl)
                 .build(),
         }
@@ -41,11 +46,7 @@ impl Authenticator {
 
     /// Verifies an `Authorization` header value.
     pub async fn authenticate(&self, header: Option<&str>) -> AppResult<Arc<Principal>> {
-        let header = header.ok_or_else(|| {
-            AppError::Unauthenticated(
-                "missing Authorization header (use `Bearer <api key>`)".into(),
-            )
-        })?;
+        let header = header.ok_or_else(|| AppError::Unauthenticated(MISSING_CREDENTIALS.into()))?;
         let token = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
@@ -80,9 +81,13 @@ impl Authenticator {
     /// Forgets a key at once (after revocation).
     pub fn evict_key(&self, key_id: &str) {
         let key_id = key_id.to_owned();
-        let _ = self
+        if let Err(err) = self
             .cache
-            .invalidate_entries_if(move |_, e| e.principal.key_id == key_id);
+            .invalidate_entries_if(move |_, e| e.principal.key_id == key_id)
+        {
+            // Only if the cache lacked closure support; the TTL still bounds the key's life.
+            tracing::error!(error = %err, "could not evict a revoked key from the auth cache");
+        }
     }
 
     /// Records use of a key, at most once a minute, off the request path.

@@ -266,6 +266,8 @@ impl AgentsQuery {
     }
 
     /// The organisation's agents, newest first unless `orderBy` says otherwise.
+    // The arguments are Relay's four plus filter and order: a GraphQL field's arguments.
+    #[allow(clippy::too_many_arguments)]
     async fn agents(
         &self,
         ctx: &Context<'_>,

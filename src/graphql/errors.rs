@@ -25,7 +25,8 @@ impl Extension for ErrorCodesExtension {
         let mut response = next.run(ctx).await;
         // The HTTP task's id when there is one; the request's data otherwise (e.g. a
         // subscription running on a WebSocket task).
-        let request_id = crate::http::request_id::current().or_else(|| ctx.data_opt::<RequestId>().map(|r| r.0.clone()));
+        let request_id = crate::http::request_id::current()
+            .or_else(|| ctx.data_opt::<RequestId>().map(|r| r.0.clone()));
         for err in &mut response.errors {
             decorate(err, request_id.as_deref());
         }

@@ -2,18 +2,17 @@
 //! `application/graphql-response+json` and `application/json`, the spec's status codes,
 //! and no mutations over GET (405).
 
-use super::RequestId;
-use crate::auth::Principal;
 use crate::error::AppError;
 use crate::state::AppState;
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
+};
 use async_graphql::{Request as GqlRequest, Variables};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json; charset=utf-8";
 const JSON: &str = "application/json; charset=utf-8";
@@ -228,14 +227,21 @@ async fn execute(
             return request_error(media, status, "GRAPHQL_PARSE_FAILED", &err.to_string());
         }
     };
-    if is_get {
-        let op_type = match (&doc.operations, &params.operation_name) {
-            (DocumentOperations::Single(op), _) => Some(op.node.ty),
-            (DocumentOperations::Multiple(ops), Some(name)) => {
-                ops.get(name.as_str()).map(|op| op.node.ty)
-            }
-            _ => None,
+    if let Some(name) = missing_variable(
+        &doc,
+        params.operation_name.as_deref(),
+        params.variables.as_ref(),
+    ) {
+        let status = if media == Media::GraphqlResponse {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
         };
+        let message = format!("variable `${name}` is required but was not provided");
+        return request_error(media, status, "GRAPHQL_VALIDATION_FAILED", &message);
+    }
+    if is_get {
+        let op_type = selected(&doc, params.operation_name.as_deref()).map(|op| op.ty);
         if matches!(
             op_type,
             Some(OperationType::Mutation | OperationType::Subscription)
@@ -251,20 +257,12 @@ async fn execute(
             return res;
         }
     }
-    let principal = req.extensions().get::<Arc<Principal>>().cloned();
-    let request_id = req.extensions().get::<RequestId>().cloned();
-    let mut gql = GqlRequest::new(params.query);
+    let mut gql = super::with_caller(GqlRequest::new(params.query), req.extensions());
     if let Some(name) = params.operation_name {
         gql = gql.operation_name(name);
     }
     if let Some(vars) = params.variables {
         gql = gql.variables(Variables::from_json(Value::Object(vars)));
-    }
-    if let Some(p) = principal {
-        gql = gql.data(p);
-    }
-    if let Some(id) = request_id {
-        gql = gql.data(id);
     }
     gql.set_parsed_query(doc);
     let response = state.schema.execute(gql).await;
@@ -296,4 +294,39 @@ async fn execute(
         StatusCode::OK
     };
     reply(media, status, Value::Object(body))
+}
+
+/// The operation a request selects (`None` when it cannot be told; execution reports it).
+fn selected<'a>(
+    doc: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'a OperationDefinition> {
+    match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| &op.node)
+        }
+        _ => None,
+    }
+}
+
+/// A required variable (non-null, no default) that the request leaves out: variable
+/// coercion fails before execution, so the spec makes it a request error.
+fn missing_variable(
+    doc: &ExecutableDocument,
+    name: Option<&str>,
+    vars: Option<&Map<String, Value>>,
+) -> Option<String> {
+    selected(doc, name)?
+        .variable_definitions
+        .iter()
+        .find_map(|v| {
+            let v = &v.node;
+            let given = vars
+                .and_then(|m| m.get(v.name.node.as_str()))
+                .is_some_and(|x| !x.is_null());
+            (!v.var_type.node.nullable && v.default_value.is_none() && !given)
+                .then(|| v.name.node.to_string())
+        })
 }

@@ -55,6 +55,21 @@ pub fn sdl() -> String {
     schema_builder(&Config::default()).finish().sdl()
 }
 
+/// Hands the HTTP request's caller and request id to a GraphQL request, so resolvers see
+/// the same principal whichever transport (GraphQL or REST) brought the request.
+pub fn with_caller(
+    mut gql: async_graphql::Request,
+    ext: &::http::Extensions,
+) -> async_graphql::Request {
+    if let Some(p) = ext.get::<Arc<Principal>>() {
+        gql = gql.data(p.clone());
+    }
+    if let Some(id) = ext.get::<RequestId>() {
+        gql = gql.data(id.clone());
+    }
+    gql
+}
+
 /// The caller of this request.
 pub(crate) fn principal<'a>(ctx: &'a Context<'_>) -> &'a Principal {
     // The auth layer rejects every request without a principal before execution.

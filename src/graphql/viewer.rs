@@ -12,6 +12,8 @@ use entity::agent_versions;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 /// Any object with a global id.
+// Nodes live for one response; boxing the larger variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Interface)]
 #[graphql(field(
     name = "id",

@@ -29,10 +29,14 @@ pub fn response(status: StatusCode, code: &str, detail: &str, errors: &[FieldErr
         .into_response();
     match code {
         "unauthenticated" => {
-            let v = format!(
-                "Bearer realm=\"orchstack\", error=\"invalid_token\", error_description=\"{}\"",
-                detail.replace('"', "'")
-            );
+            let v = if detail == crate::auth::authenticator::MISSING_CREDENTIALS {
+                "Bearer realm=\"orchstack\"".to_owned()
+            } else {
+                format!(
+                    "Bearer realm=\"orchstack\", error=\"invalid_token\", error_description=\"{}\"",
+                    detail.replace('"', "'")
+                )
+            };
             if let Ok(v) = HeaderValue::from_str(&v) {
                 res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
             }

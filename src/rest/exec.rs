@@ -4,9 +4,7 @@
 use super::table::Shape;
 use super::types::Coerce;
 use super::{params, CompiledRoute};
-use crate::auth::Principal;
 use crate::error::{status_for_code, AppError, FieldError};
-use crate::graphql::RequestId;
 use crate::http::problem;
 use crate::state::AppState;
 use async_graphql::{Request as GqlRequest, Variables};
@@ -15,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http::{header, StatusCode};
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
 
 /// Handles a request to route `idx` of the table.
 pub async fn handle(state: AppState, idx: usize, path: RawPathParams, req: Request) -> Response {
@@ -45,8 +42,7 @@ async fn run(
             .into_owned();
         vars.insert(name.to_owned(), Value::String(value));
     }
-    let principal = req.extensions().get::<Arc<Principal>>().cloned();
-    let request_id = req.extensions().get::<RequestId>().cloned();
+    let gql = crate::graphql::with_caller(GqlRequest::new(""), req.extensions());
     if let Some(input_ty) = route.op.variable("input") {
         let input = read_json_body(state, req).await?;
         let mut coerce = Coerce::new(&state.rest.types, false);
@@ -58,36 +54,31 @@ async fn run(
         Some(keep) => route.op.pruned(keep, list),
         None => route.op.doc.clone(),
     };
-    let mut gql = GqlRequest::new("").variables(Variables::from_json(Value::Object(vars)));
-    if let Some(p) = principal {
-        gql = gql.data(p);
-    }
-    if let Some(id) = request_id {
-        gql = gql.data(id);
-    }
+    let mut gql = gql.variables(Variables::from_json(Value::Object(vars)));
     gql.set_parsed_query(doc);
     let response = state.schema.execute(gql).await;
     if let Some(err) = response.errors.first() {
         return Ok(graphql_error_to_problem(err));
     }
-    let data = response
+    let mut data = response
         .data
         .into_json()
         .map_err(|e| AppError::Internal(e.into()))?;
-    let mut target = &data;
-    for key in &route.op.path {
-        target = &target[key.as_str()];
-    }
+    let pointer: String = route.op.path.iter().map(|key| format!("/{key}")).collect();
+    let mut target = data
+        .pointer_mut(&pointer)
+        .map(Value::take)
+        .unwrap_or(Value::Null);
     let body = match route.def.shape {
-        Shape::Object => target.clone(),
+        Shape::Object => target,
         Shape::Deleted(object) => json!({ "id": target, "object": object, "deleted": true }),
         Shape::List => {
             let has_more = target["pageInfo"]["hasNextPage"].as_bool().unwrap_or(false);
             json!({
                 "object": "list",
-                "data": target["nodes"],
+                "data": target["nodes"].take(),
                 "has_more": has_more,
-                "next_cursor": if has_more { target["pageInfo"]["endCursor"].clone() } else { Value::Null },
+                "next_cursor": if has_more { target["pageInfo"]["endCursor"].take() } else { Value::Null },
             })
         }
     };

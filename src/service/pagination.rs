@@ -33,15 +33,18 @@ pub struct PageArgs {
     pub before: Option<String>,
 }
 
-/// A value of a sort column, as kept in a cursor.
+/// A value of a sort column, as kept in a cursor. Tagged, so that a name that looks
+/// like a timestamp stays text when the cursor is read back.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(untagged)]
 pub enum SortValue {
     /// Integers (versions).
+    #[serde(rename = "i")]
     Int(i64),
     /// Timestamps.
+    #[serde(rename = "t")]
     Time(DateTime<Utc>),
     /// Text.
+    #[serde(rename = "s")]
     Text(String),
 }
 
@@ -152,9 +155,9 @@ fn beyond<C: ColumnTrait>(keys: &[(C, bool)], values: Vec<SortValue>, forward: b
         let value = values[i].clone().into_expr();
         let greater = desc != forward;
         all = all.add(if greater {
-            col.into_expr().lt(value)
-        } else {
             col.into_expr().gt(value)
+        } else {
+            col.into_expr().lt(value)
         });
         any = any.add(all);
     }

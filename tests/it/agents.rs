@@ -220,7 +220,11 @@ async fn agent_lifecycle_create_get_list_patch_delete() {
 async fn unknown_agent_ids_are_404() {
     let s = TestServer::start().await;
     let api = s.api();
-    for id in ["agt_01jbz0000000000000000000zz", "nonsense", "key_01jbz0000000000000000000zz"] {
+    for id in [
+        "agt_01jbz0000000000000000000zz",
+        "nonsense",
+        "key_01jbz0000000000000000000zz",
+    ] {
         let body = api.get(&format!("/v1/agents/{id}"), 404).await;
         assert_eq!(body["code"], "not_found", "{id}: {body}");
         api.patch(&format!("/v1/agents/{id}"), json!({ "name": "n" }), 404)
@@ -334,7 +338,11 @@ async fn create_validation_errors_carry_pointers() {
 
     // Wrong type.
     let body = api
-        .post("/v1/agents", json!({ "name": 5, "model": "mock/echo" }), 422)
+        .post(
+            "/v1/agents",
+            json!({ "name": 5, "model": "mock/echo" }),
+            422,
+        )
         .await;
     let errs = validation_errors(&body);
     assert_eq!(errs.len(), 1, "{body}");
@@ -376,7 +384,10 @@ async fn create_validation_errors_carry_pointers() {
     for (bad, pointer) in [
         (json!({ "name": "", "model": "mock/echo" }), "/name"),
         (json!({ "name": "   ", "model": "mock/echo" }), "/name"),
-        (json!({ "name": "n".repeat(201), "model": "mock/echo" }), "/name"),
+        (
+            json!({ "name": "n".repeat(201), "model": "mock/echo" }),
+            "/name",
+        ),
         (json!({ "name": "x", "model": "gpt-4o" }), "/model"),
         (json!({ "name": "x", "model": "openai/" }), "/model"),
         (json!({ "name": "x", "model": "/gpt" }), "/model"),
@@ -402,7 +413,10 @@ async fn create_validation_errors_carry_pointers() {
         .post("/v1/agents", json!({ "name": "", "model": "nope" }), 422)
         .await;
     let errs = validation_errors(&body);
-    assert!(has_pointer(&errs, "/name") && has_pointer(&errs, "/model"), "{body}");
+    assert!(
+        has_pointer(&errs, "/name") && has_pointer(&errs, "/model"),
+        "{body}"
+    );
 
     // Nothing was created by any of these.
     assert_eq!(api.get("/v1/agents", 200).await["data"], json!([]));
@@ -423,7 +437,8 @@ async fn tools_must_be_http_tools() {
             .await
         }
     };
-    let body = post(json!([{ "type": "ftp", "name": "bad name!", "url": "file:///etc/passwd" }])).await;
+    let body =
+        post(json!([{ "type": "ftp", "name": "bad name!", "url": "file:///etc/passwd" }])).await;
     let errs = validation_errors(&body);
     for p in ["/tools/0/type", "/tools/0/name", "/tools/0/url"] {
         assert!(has_pointer(&errs, p), "no {p} in {body}");
@@ -431,23 +446,35 @@ async fn tools_must_be_http_tools() {
     let body = post(json!(["lookup"])).await;
     assert!(has_pointer(&validation_errors(&body), "/tools/0"), "{body}");
     let body = post(json!([{ "type": "http", "url": "https://x.test" }])).await;
-    assert!(has_pointer(&validation_errors(&body), "/tools/0/name"), "{body}");
+    assert!(
+        has_pointer(&validation_errors(&body), "/tools/0/name"),
+        "{body}"
+    );
     let body = post(json!([
         { "type": "http", "name": "a", "url": "https://x.test" },
         { "type": "http", "name": "a", "url": "https://y.test" }
     ]))
     .await;
-    assert!(has_pointer(&validation_errors(&body), "/tools/1/name"), "{body}");
+    assert!(
+        has_pointer(&validation_errors(&body), "/tools/1/name"),
+        "{body}"
+    );
     let body = post(json!([
         { "type": "http", "name": "ok", "url": "https://x.test", "secret": "s" }
     ]))
     .await;
-    assert!(has_pointer(&validation_errors(&body), "/tools/0/secret"), "{body}");
+    assert!(
+        has_pointer(&validation_errors(&body), "/tools/0/secret"),
+        "{body}"
+    );
     let body = post(json!([
         { "type": "http", "name": "ok", "url": "https://x.test", "parameters": [] }
     ]))
     .await;
-    assert!(has_pointer(&validation_errors(&body), "/tools/0/parameters"), "{body}");
+    assert!(
+        has_pointer(&validation_errors(&body), "/tools/0/parameters"),
+        "{body}"
+    );
 
     // A good tool is accepted as given.
     let tool = json!({ "type": "http", "name": "get_slot", "url": "http://127.0.0.1:9/slot", "timeout_ms": 500 });
@@ -465,7 +492,10 @@ async fn tools_must_be_http_tools() {
         .patch(&path, json!({ "tools": [{ "type": "http" }] }), 422)
         .await;
     let errs = validation_errors(&body);
-    assert!(has_pointer(&errs, "/tools/0/name") && has_pointer(&errs, "/tools/0/url"), "{body}");
+    assert!(
+        has_pointer(&errs, "/tools/0/name") && has_pointer(&errs, "/tools/0/url"),
+        "{body}"
+    );
     let after = api.get(&path, 200).await;
     assert_eq!(after["version"], 1);
     assert_eq!(after["tools"], json!([tool]));
@@ -540,7 +570,11 @@ async fn pro_plan_allows_twenty_five_agents() {
         api.create_agent(&format!("pro {i}")).await;
     }
     let body = api
-        .post("/v1/agents", json!({ "name": "26", "model": "mock/echo" }), 403)
+        .post(
+            "/v1/agents",
+            json!({ "name": "26", "model": "mock/echo" }),
+            403,
+        )
         .await;
     assert_eq!(body["code"], "plan_limit_exceeded");
     let list = api.get("/v1/agents?limit=100", 200).await;
@@ -549,10 +583,13 @@ async fn pro_plan_allows_twenty_five_agents() {
 
 #[tokio::test]
 async fn concurrent_creates_cannot_exceed_the_plan_limit() {
-    let s = TestServer::start().await;
+    // Enough connections that the creates really run side by side.
+    let s = TestServer::start_with(|c| c.db_max_connections = 16).await;
     let (_org, key) = s.new_org("free").await;
     let api = s.api_with(Some(&key));
-    let results = futures::future::join_all((0..10).map(|i| {
+    // Authenticate once so the creates are not serialised behind the key lookup.
+    api.get("/v1/agents", 200).await;
+    let results = futures::future::join_all((0..24).map(|i| {
         let api = api.clone();
         async move {
             let res = api
@@ -579,7 +616,7 @@ async fn concurrent_creates_cannot_exceed_the_plan_limit() {
         .unwrap()
         .len();
     assert_eq!(listed, created, "list disagrees with the 201s");
-    assert!(created <= 3, "free plan ended with {created} agents");
+    assert_eq!(created, 3, "free plan ended with {created} agents");
 }
 
 #[tokio::test]
@@ -590,7 +627,9 @@ async fn fields_selects_top_level_keys() {
     let id = a["id"].as_str().unwrap();
     api.create_agent("Other").await;
 
-    let one = api.get(&format!("/v1/agents/{id}?fields=id,name"), 200).await;
+    let one = api
+        .get(&format!("/v1/agents/{id}?fields=id,name"), 200)
+        .await;
     assert_eq!(one, json!({ "id": id, "name": "Picky" }));
 
     let list = api.get("/v1/agents?fields=id,name", 200).await;
@@ -619,7 +658,10 @@ async fn fields_selects_top_level_keys() {
         .await;
     assert_eq!(patched, json!({ "version": 2 }));
     let versions = api
-        .get(&format!("/v1/agents/{id}/versions?fields=version,name"), 200)
+        .get(
+            &format!("/v1/agents/{id}/versions?fields=version,name"),
+            200,
+        )
         .await;
     assert_eq!(
         versions["data"],
@@ -634,12 +676,8 @@ async fn list_filters_by_model_and_creation_time() {
     let create = |name: &'static str, model: &'static str| {
         let api = api.clone();
         async move {
-            api.post(
-                "/v1/agents",
-                json!({ "name": name, "model": model }),
-                201,
-            )
-            .await
+            api.post("/v1/agents", json!({ "name": name, "model": model }), 201)
+                .await
         }
     };
     let a = create("a", "mock/echo").await;
@@ -652,7 +690,10 @@ async fn list_filters_by_model_and_creation_time() {
     let id = |v: &Value| v["id"].as_str().unwrap().to_owned();
 
     // Newest first by default.
-    assert_eq!(list_ids(&api, "").await, vec![id(&d), id(&c), id(&b), id(&a)]);
+    assert_eq!(
+        list_ids(&api, "").await,
+        vec![id(&d), id(&c), id(&b), id(&a)]
+    );
     assert_eq!(
         list_ids(&api, "?model=openai/gpt-4o-mini").await,
         vec![id(&d), id(&b)]
@@ -675,7 +716,11 @@ async fn list_filters_by_model_and_creation_time() {
         vec![id(&b), id(&a)]
     );
     assert_eq!(
-        list_ids(&api, &format!("?created_after={b_at}&created_before={c_at}")).await,
+        list_ids(
+            &api,
+            &format!("?created_after={b_at}&created_before={c_at}")
+        )
+        .await,
         vec![id(&b)]
     );
     assert_eq!(

@@ -23,9 +23,7 @@ fn show(output: &Output) -> String {
 
 /// Runs a command to completion (without blocking the runtime the server serves on).
 async fn run(cmd: &mut Command, what: &str, limit: Duration) -> Output {
-    let child = cmd
-        .kill_on_drop(true)
-        .output();
+    let child = cmd.kill_on_drop(true).output();
     match tokio::time::timeout(limit, child).await {
         Ok(Ok(output)) => output,
         Ok(Err(e)) => panic!("could not run {what}: {e} (is it installed and on PATH?)"),

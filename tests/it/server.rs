@@ -15,7 +15,11 @@ fn sqlite_url(dir: &tempfile::TempDir) -> String {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn command(db: &str) -> Command {
@@ -44,19 +48,41 @@ async fn wait_ready(base: &str) {
 
 async fn output(cmd: &mut Command) -> String {
     let out = cmd.output().await.expect("command runs");
-    assert!(out.status.success(), "command failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "command failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 async fn stop(mut child: Child) -> (String, String) {
     let pid = child.id().expect("running");
-    let status = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().expect("kill");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
     assert!(status.success());
-    let exit = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.expect("stops within 10 s").unwrap();
+    let exit = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("stops within 10 s")
+        .unwrap();
     assert!(exit.success(), "server exited with {exit:?} on SIGTERM");
     let (mut out, mut err) = (String::new(), String::new());
-    child.stdout.take().unwrap().read_to_string(&mut out).await.unwrap();
-    child.stderr.take().unwrap().read_to_string(&mut err).await.unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .await
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .await
+        .unwrap();
     (out, err)
 }
 
@@ -83,7 +109,11 @@ async fn first_start_prints_a_working_admin_key_and_sigterm_stops_cleanly() {
     // The key is printed on stdout once; read it after stopping, so use it via the DB-free
     // route: stop, read, restart on the same database.
     let (out, err) = stop(child).await;
-    let key = out.split_whitespace().find(|w| w.starts_with("os_live_")).expect("a bootstrap key is printed").to_owned();
+    let key = out
+        .split_whitespace()
+        .find(|w| w.starts_with("os_live_"))
+        .expect("a bootstrap key is printed")
+        .to_owned();
     assert!(!err.contains(&key), "the key must not be in the logs");
 
     let child = command(&sqlite_url(&dir))
@@ -92,15 +122,30 @@ async fn first_start_prints_a_working_admin_key_and_sigterm_stops_cleanly() {
         .spawn()
         .unwrap();
     wait_ready(&base).await;
-    let api = Api { base: base.clone(), key: Some(key.clone()), http: reqwest::Client::new() };
-    let viewer = api.gql("{ viewer { scopes organization { tier } } }", json!({})).await;
+    let api = Api {
+        base: base.clone(),
+        key: Some(key.clone()),
+        http: reqwest::Client::new(),
+    };
+    let viewer = api
+        .gql("{ viewer { scopes organization { tier } } }", json!({}))
+        .await;
     assert_eq!(viewer["data"]["viewer"]["scopes"], json!(["*"]));
-    assert_eq!(viewer["data"]["viewer"]["organization"]["tier"], "enterprise");
+    assert_eq!(
+        viewer["data"]["viewer"]["organization"]["tier"],
+        "enterprise"
+    );
     api.create_agent("logged").await;
     let (out, err) = stop(child).await;
-    assert!(!out.contains("os_live_"), "a second start prints no new key");
+    assert!(
+        !out.contains("os_live_"),
+        "a second start prints no new key"
+    );
     assert!(!err.contains(&key), "the key must not be in the logs");
-    assert!(err.contains("request"), "requests are logged with their span");
+    assert!(
+        err.contains("request"),
+        "requests are logged with their span"
+    );
 }
 
 #[tokio::test]
@@ -109,33 +154,57 @@ async fn bootstrap_key_from_the_environment_is_used_once() {
     let mut config = test_config(sqlite_url(&dir));
     config.bootstrap_key = Some("os_live_bootstrapbootstrapbootstrap01".into());
     let built = orchstack::build(config.clone()).await.unwrap();
-    assert!(built.generated_key.is_none(), "a configured key is not printed");
+    assert!(
+        built.generated_key.is_none(),
+        "a configured key is not printed"
+    );
     drop(built);
     // A later start with another bootstrap key leaves the first in place.
     config.bootstrap_key = Some("os_live_anotheranotheranotheranother02".into());
     let s = TestServer::start_config(config, Some(dir)).await;
     let first = s.api_with(Some("os_live_bootstrapbootstrapbootstrap01"));
-    assert_eq!(first.gql("{ viewer { scopes } }", json!({})).await["data"]["viewer"]["scopes"], json!(["*"]));
-    s.api_with(Some("os_live_anotheranotheranotheranother02")).get("/v1/agents", 401).await;
+    assert_eq!(
+        first.gql("{ viewer { scopes } }", json!({})).await["data"]["viewer"]["scopes"],
+        json!(["*"])
+    );
+    s.api_with(Some("os_live_anotheranotheranotheranother02"))
+        .get("/v1/agents", 401)
+        .await;
 }
 
 #[tokio::test]
 async fn cli_creates_orgs_and_keys_and_prints_schemas() {
     let dir = tempfile::tempdir().unwrap();
     let db = sqlite_url(&dir);
-    let org = output(command(&db).args(["orgs", "create", "--name", "Acme", "--tier", "pro"])).await;
+    let org =
+        output(command(&db).args(["orgs", "create", "--name", "Acme", "--tier", "pro"])).await;
     assert!(org.starts_with("org_"), "{org}");
-    let key = output(command(&db).args(["keys", "create", "--org", &org, "--scopes", "agents:read,agents:write"])).await;
+    let key = output(command(&db).args([
+        "keys",
+        "create",
+        "--org",
+        &org,
+        "--scopes",
+        "agents:read,agents:write",
+    ]))
+    .await;
     assert!(key.starts_with("os_live_"), "{key}");
-    let test_key = output(command(&db).args(["keys", "create", "--org", &org, "--scopes", "*", "--test"])).await;
+    let test_key =
+        output(command(&db).args(["keys", "create", "--org", &org, "--scopes", "*", "--test"]))
+            .await;
     assert!(test_key.starts_with("os_test_"));
-    let bad = command(&db).args(["orgs", "create", "--name", "X", "--tier", "gold"]).output().await.unwrap();
+    let bad = command(&db)
+        .args(["orgs", "create", "--name", "X", "--tier", "gold"])
+        .output()
+        .await
+        .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("tier"));
 
     let sdl = output(command(&db).arg("schema")).await;
     assert!(sdl.contains("type Agent implements Node"));
-    let openapi: serde_json::Value = serde_json::from_str(&output(command(&db).arg("openapi")).await).unwrap();
+    let openapi: serde_json::Value =
+        serde_json::from_str(&output(command(&db).arg("openapi")).await).unwrap();
     assert_eq!(openapi["openapi"], "3.1.0");
 
     let mut config = test_config(db);
@@ -143,7 +212,9 @@ async fn cli_creates_orgs_and_keys_and_prints_schemas() {
     let s = TestServer::start_config(config, Some(dir)).await;
     let api = s.api_with(Some(&key));
     api.create_agent("from cli key").await;
-    let viewer = api.gql("{ viewer { organization { id tier } scopes } }", json!({})).await;
+    let viewer = api
+        .gql("{ viewer { organization { id tier } scopes } }", json!({}))
+        .await;
     assert_eq!(viewer["data"]["viewer"]["organization"]["id"], org.as_str());
     assert_eq!(viewer["data"]["viewer"]["organization"]["tier"], "pro");
 }
@@ -159,7 +230,11 @@ async fn invalid_configuration_is_refused_at_boot() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("bootstrap_key"));
-    let out = command("mysql://nope").arg("migrate").output().await.unwrap();
+    let out = command("mysql://nope")
+        .arg("migrate")
+        .output()
+        .await
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("database_url"));
 }

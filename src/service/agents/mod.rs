@@ -148,7 +148,10 @@ pub async fn create(db: &DatabaseConnection, p: &Principal, new: NewAgent) -> Ap
     if txn.get_database_backend() == DbBackend::Postgres {
         // Concurrent creates in one organisation queue here, so the count below is exact.
         // (SQLite needs nothing: the insert holds its single write lock until commit.)
-        entity::organizations::Entity::find_by_id(p.org_id.clone()).lock_exclusive().one(&txn).await?;
+        entity::organizations::Entity::find_by_id(p.org_id.clone())
+            .lock_exclusive()
+            .one(&txn)
+            .await?;
     }
     let agent = agents::ActiveModel {
         id: Set(ids::new_id(ids::AGENT)),
@@ -274,7 +277,7 @@ pub async fn update(
     // instead of silently overwriting it.
     let txn = db.begin().await?;
     let result = Entity::update_many()
-        .set(agents::ActiveModel::from(next.clone()))
+        .set(agents::ActiveModel::from(next.clone()).reset_all())
         .filter(Column::Id.eq(id))
         .filter(Column::Version.eq(current.version))
         .exec(&txn)

@@ -147,29 +147,18 @@ impl Check {
 }
 
 pub(super) fn new_agent(a: &NewAgent) -> AppResult<()> {
-    let mut c = Check(Vec::new());
-    c.name(&a.name);
-    c.description(a.description.as_deref());
-    c.model(&a.model);
-    if let Some(v) = &a.model_settings {
-        c.object("/model_settings", v, None);
-    }
-    if let Some(v) = &a.instructions {
-        c.instructions(v);
-    }
-    if let Some(v) = &a.tools {
-        c.tools(v);
-    }
-    if let Some(v) = &a.knowledge_ids {
-        c.strings("/knowledge_ids", v);
-    }
-    if let Some(v) = &a.channels {
-        c.strings("/channels", v);
-    }
-    if let Some(v) = &a.metadata {
-        c.object("/metadata", v, Some(MAX_METADATA_KEYS));
-    }
-    c.done()
+    // A new agent is checked as the patch that would set every field it gives.
+    patch(&AgentPatch {
+        name: Some(a.name.clone()),
+        description: Some(a.description.clone()),
+        model: Some(a.model.clone()),
+        model_settings: a.model_settings.clone(),
+        instructions: a.instructions.clone(),
+        tools: a.tools.clone(),
+        knowledge_ids: a.knowledge_ids.clone(),
+        channels: a.channels.clone(),
+        metadata: a.metadata.clone(),
+    })
 }
 
 pub(super) fn patch(a: &AgentPatch) -> AppResult<()> {

@@ -3,6 +3,7 @@
 use super::connection::{from_page, page_args, OrderDirection};
 use super::scalars::DateTime;
 use super::{db, principal};
+use crate::error::{AppError, FieldError};
 use crate::service::agents::{self as svc, versions, AgentField, AgentPatch, NewAgent};
 use crate::service::pagination::Sort;
 use async_graphql::connection::Connection;
@@ -223,27 +224,43 @@ pub struct CreateAgentInput {
     pub metadata: Option<Json<Value>>,
 }
 
-/// A change to an agent: only the fields given change.
+/// A change to an agent: only the fields given change. Only `description` can be
+/// cleared with `null`; `null` for any other field is a validation error.
 #[derive(InputObject)]
 pub struct UpdateAgentInput {
     /// New name.
-    pub name: Option<String>,
+    pub name: MaybeUndefined<String>,
     /// New description; `null` clears it.
     pub description: MaybeUndefined<String>,
     /// New model.
-    pub model: Option<String>,
+    pub model: MaybeUndefined<String>,
     /// New model settings.
-    pub model_settings: Option<Json<Value>>,
+    pub model_settings: MaybeUndefined<Json<Value>>,
     /// New instructions.
-    pub instructions: Option<String>,
+    pub instructions: MaybeUndefined<String>,
     /// New tools.
-    pub tools: Option<Vec<Json<Value>>>,
+    pub tools: MaybeUndefined<Vec<Json<Value>>>,
     /// New knowledge base ids.
-    pub knowledge_ids: Option<Vec<ID>>,
+    pub knowledge_ids: MaybeUndefined<Vec<ID>>,
     /// New channels.
-    pub channels: Option<Vec<String>>,
+    pub channels: MaybeUndefined<Vec<String>>,
     /// New metadata.
-    pub metadata: Option<Json<Value>>,
+    pub metadata: MaybeUndefined<Json<Value>>,
+}
+
+/// `Some(v)` for a value, `None` when absent, and a field error for `null`.
+fn keep_or_set<T>(v: MaybeUndefined<T>, pointer: &str, errors: &mut Vec<FieldError>) -> Option<T> {
+    match v {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Value(v) => Some(v),
+        MaybeUndefined::Null => {
+            errors.push(FieldError::new(
+                pointer,
+                "cannot be null; leave it out to keep the current value",
+            ));
+            None
+        }
+    }
 }
 
 fn ids(v: Option<Vec<ID>>) -> Option<Vec<String>> {
@@ -331,21 +348,24 @@ impl AgentsMutation {
         id: ID,
         input: UpdateAgentInput,
     ) -> Result<Agent> {
+        let mut errors = Vec::new();
+        let e = &mut errors;
         let patch = AgentPatch {
-            name: input.name,
+            name: keep_or_set(input.name, "/name", e),
             description: match input.description {
                 MaybeUndefined::Undefined => None,
                 MaybeUndefined::Null => Some(None),
                 MaybeUndefined::Value(v) => Some(Some(v)),
             },
-            model: input.model,
-            model_settings: input.model_settings.map(|j| j.0),
-            instructions: input.instructions,
-            tools: unjson(input.tools),
-            knowledge_ids: ids(input.knowledge_ids),
-            channels: input.channels,
-            metadata: input.metadata.map(|j| j.0),
+            model: keep_or_set(input.model, "/model", e),
+            model_settings: keep_or_set(input.model_settings, "/model_settings", e).map(|j| j.0),
+            instructions: keep_or_set(input.instructions, "/instructions", e),
+            tools: unjson(keep_or_set(input.tools, "/tools", e)),
+            knowledge_ids: ids(keep_or_set(input.knowledge_ids, "/knowledge_ids", e)),
+            channels: keep_or_set(input.channels, "/channels", e),
+            metadata: keep_or_set(input.metadata, "/metadata", e).map(|j| j.0),
         };
+        AppError::from_field_errors(errors)?;
         Ok(Agent(
             svc::update(db(ctx), principal(ctx), &id, patch).await?,
         ))

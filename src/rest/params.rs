@@ -26,7 +26,15 @@ pub fn parse(raw: &str, op: &Operation, types: &Types, list: bool) -> AppResult<
         .map_err(|_| bad("the query string is not valid URL encoding"))?;
     let mut out = QueryParams::default();
     let mut filter = Map::new();
-    for (key, value) in pairs {
+    let mut seen: Vec<&str> = Vec::new();
+    for (key, value) in &pairs {
+        if seen.contains(&key.as_str()) {
+            return Err(bad(format!(
+                "query parameter `{key}` is given more than once; use a comma list"
+            )));
+        }
+        seen.push(key);
+        let value = value.clone();
         match key.as_str() {
             "fields" => out.fields = Some(fields(&value, &op.selectable)?),
             "limit" if list => {
@@ -58,7 +66,7 @@ pub fn parse(raw: &str, op: &Operation, types: &Types, list: bool) -> AppResult<
                 let field = op
                     .variable("filter")
                     .and_then(|t| types.input_fields(named(t)))
-                    .and_then(|fs| fs.iter().find(|f| snake(&f.node.name.node) == key));
+                    .and_then(|fs| fs.iter().find(|f| snake(&f.node.name.node) == *key));
                 let Some(field) = field.filter(|_| list) else {
                     return Err(bad(format!("unknown query parameter `{key}`")));
                 };

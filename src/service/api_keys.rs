@@ -1,7 +1,7 @@
 //! API keys: issued, listed and revoked per organisation; shown once, stored hashed.
 
 use super::orgs::{self, Tier};
-use super::pagination::{self, Keyset, Page, PageArgs, Sort, SortValue};
+use super::pagination::{self, Keyset, Kind, Page, PageArgs, Sort, SortValue};
 use crate::auth::{keys, scopes, Principal, Scope};
 use crate::error::{AppError, AppResult};
 use crate::ids;
@@ -42,6 +42,9 @@ impl Keyset for Model {
     }
     fn field_name(_: ()) -> &'static str {
         "created_at"
+    }
+    fn kind(_: ()) -> Kind {
+        Kind::Time
     }
     fn value(&self, _: ()) -> SortValue {
         SortValue::Time(self.created_at)

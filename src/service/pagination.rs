@@ -48,7 +48,26 @@ pub enum SortValue {
     Text(String),
 }
 
+/// The type of a sort column, to check cursor values against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Integers.
+    Int,
+    /// Timestamps.
+    Time,
+    /// Text.
+    Text,
+}
+
 impl SortValue {
+    fn kind(&self) -> Kind {
+        match self {
+            Self::Int(_) => Kind::Int,
+            Self::Time(_) => Kind::Time,
+            Self::Text(_) => Kind::Text,
+        }
+    }
+
     fn into_expr(self) -> SimpleExpr {
         match self {
             Self::Int(v) => v.into(),
@@ -70,6 +89,8 @@ pub trait Keyset: Sized + Send + Sync {
     fn id_column() -> <Self::Entity as EntityTrait>::Column;
     /// The name of a field, as it appears in cursors.
     fn field_name(field: Self::Field) -> &'static str;
+    /// The type of a field's values.
+    fn kind(field: Self::Field) -> Kind;
     /// The row's value of a field.
     fn value(&self, field: Self::Field) -> SortValue;
     /// The row's id.
@@ -138,6 +159,14 @@ fn decode<M: Keyset>(sort: &[Sort<M::Field>], raw: &str) -> AppResult<Cursor> {
             "the cursor was made for another sort order; pass the same sort as the first page"
                 .into(),
         ));
+    }
+    // A forged cursor with a value of the wrong type must not reach the database.
+    if sort
+        .iter()
+        .zip(&cursor.v)
+        .any(|(s, v)| M::kind(s.field) != v.kind())
+    {
+        return Err(bad());
     }
     Ok(cursor)
 }

@@ -750,3 +750,71 @@ async fn list_filters_by_model_and_creation_time() {
         assert_eq!(body["code"], "bad_request", "{bad}: {body}");
     }
 }
+
+#[tokio::test]
+async fn concurrent_patches_lose_no_version() {
+    let s = TestServer::start_with(|c| c.db_max_connections = 16).await;
+    let api = s.api();
+    let a = api.create_agent("busy").await;
+    let path = format!("/v1/agents/{}", a["id"].as_str().unwrap());
+    let results = futures::future::join_all((0..12).map(|i| {
+        let api = api.clone();
+        let path = path.clone();
+        async move {
+            let res = api
+                .request(Method::PATCH, &path)
+                .json(&json!({ "instructions": format!("edit {i}") }))
+                .send()
+                .await
+                .expect("sent");
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.expect("json");
+            (status, body)
+        }
+    }))
+    .await;
+    let mut versions_seen = BTreeSet::new();
+    for (status, body) in &results {
+        match status {
+            200 => assert!(versions_seen.insert(body["version"].as_i64().unwrap())),
+            409 => assert_eq!(body["code"], "conflict", "{body}"),
+            _ => panic!("unexpected answer {status}: {body}"),
+        }
+    }
+    let ok = versions_seen.len() as i64;
+    assert!(ok >= 1);
+    // Each accepted change is exactly one version; none overwrote another silently.
+    let expected: BTreeSet<i64> = (2..=ok + 1).collect();
+    assert_eq!(versions_seen, expected);
+    let now = api.get(&path, 200).await;
+    assert_eq!(now["version"], ok + 1);
+    let versions = api.get(&format!("{path}/versions?limit=100"), 200).await;
+    let data = versions["data"].as_array().unwrap();
+    assert_eq!(data.len() as i64, ok + 1);
+    assert_eq!(data[0]["instructions"], now["instructions"]);
+}
+
+#[tokio::test]
+async fn null_for_a_field_that_cannot_be_cleared_is_a_validation_error() {
+    let s = TestServer::start().await;
+    let api = s.api();
+    let agent = api.create_agent("keeps its name").await;
+    let id = agent["id"].as_str().unwrap();
+    let body = api
+        .patch(
+            &format!("/v1/agents/{id}"),
+            json!({ "name": null, "tools": null }),
+            422,
+        )
+        .await;
+    let pointers: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect();
+    assert_eq!(pointers, ["/name", "/tools"]);
+    let after = api.get(&format!("/v1/agents/{id}"), 200).await;
+    assert_eq!(after["name"], "keeps its name");
+    assert_eq!(after["version"], 1);
+}

@@ -747,3 +747,59 @@ async fn api_key_input_is_validated() {
         .await;
     assert_eq!(body["errors"][0]["pointer"], "/test", "{body}");
 }
+
+#[tokio::test]
+async fn revoking_over_graphql_is_immediate_too() {
+    let s = TestServer::start().await;
+    let created = s
+        .api()
+        .post(
+            "/v1/api-keys",
+            json!({ "name": "gql", "scopes": ["agents:read"] }),
+            201,
+        )
+        .await;
+    let user = s.api_with(created["secret"].as_str());
+    user.get("/v1/agents", 200).await;
+    let body = s
+        .api()
+        .gql(
+            "mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }",
+            json!({ "id": created["id"] }),
+        )
+        .await;
+    assert!(
+        body["data"]["revokeApiKey"]["revokedAt"].is_string(),
+        "{body}"
+    );
+    assert_unauthenticated(&call(user.request(Method::GET, "/v1/agents")).await);
+}
+
+#[tokio::test]
+async fn key_use_is_recorded() {
+    let s = TestServer::start().await;
+    let admin = s.api();
+    let created = admin
+        .post(
+            "/v1/api-keys",
+            json!({ "name": "used", "scopes": ["agents:read"] }),
+            201,
+        )
+        .await;
+    let path = format!("/v1/api-keys/{}", created["id"].as_str().unwrap());
+    assert_eq!(admin.get(&path, 200).await["last_used_at"], Value::Null);
+    s.api_with(created["secret"].as_str())
+        .get("/v1/agents", 200)
+        .await;
+    // Recorded off the request path, so allow it a moment.
+    let mut last_used = Value::Null;
+    for _ in 0..50 {
+        last_used = admin.get(&path, 200).await["last_used_at"].clone();
+        if !last_used.is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let at = last_used.as_str().expect("last_used_at set after use");
+    assert!(at >= created["created_at"].as_str().unwrap(), "{at}");
+}

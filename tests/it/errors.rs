@@ -564,3 +564,16 @@ async fn success_is_json_and_errors_are_problems() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_query_parameter_given_twice_is_refused() {
+    let s = TestServer::start().await;
+    let api = s.api();
+    let body = api.get("/v1/agents?limit=1&limit=2", 400).await;
+    assert_eq!(body["code"], "bad_request");
+    assert!(
+        body["detail"].as_str().unwrap().contains("more than once"),
+        "{body}"
+    );
+    api.get("/v1/agents?fields=id&fields=name", 400).await;
+}

@@ -664,3 +664,99 @@ async fn versions_page_newest_first() {
         assert_eq!(body["code"], "bad_request", "{q}: {body}");
     }
 }
+
+#[tokio::test]
+async fn filtered_lists_page_too() {
+    let s = TestServer::start().await;
+    let api = s.api();
+    let mut all = Vec::new();
+    for chunk in (0..90).collect::<Vec<_>>().chunks(30) {
+        let batch = futures::future::join_all(chunk.iter().map(|i| {
+            let api = api.clone();
+            let model = if i % 3 == 0 {
+                "openai/gpt-4o-mini"
+            } else {
+                "mock/echo"
+            };
+            async move {
+                api.post(
+                    "/v1/agents",
+                    json!({ "name": format!("f{:02}", (i * 11) % 90), "model": model }),
+                    201,
+                )
+                .await
+            }
+        }))
+        .await;
+        all.extend(batch);
+    }
+    let openai: Vec<Value> = all
+        .iter()
+        .filter(|a| a["model"] == "openai/gpt-4o-mini")
+        .cloned()
+        .collect();
+    assert_eq!(openai.len(), 30);
+    let pages = walk(
+        &api,
+        "/v1/agents?model=openai/gpt-4o-mini&sort=name",
+        Some(7),
+    )
+    .await;
+    assert_eq!(page_sizes(&pages), vec![7, 7, 7, 7, 2]);
+    let seen = ids(&flatten(&pages));
+    assert_each_once(&seen, &openai);
+    assert_eq!(
+        seen,
+        expected_order(&openai, &[("name", false), ("id", false)])
+    );
+
+    // created_after with paging: everything from the 46th-newest on.
+    let newest_first = expected_order(&all, &[("created_at", true), ("id", true)]);
+    let by_id: std::collections::HashMap<String, &Value> =
+        all.iter().map(|a| (text(a, "id").to_owned(), a)).collect();
+    let pivot = text(by_id[&newest_first[45]], "created_at").to_owned();
+    let recent: Vec<Value> = all
+        .iter()
+        .filter(|a| text(a, "created_at") >= pivot.as_str())
+        .cloned()
+        .collect();
+    let pages = walk(&api, &format!("/v1/agents?created_after={pivot}"), Some(10)).await;
+    let seen = ids(&flatten(&pages));
+    assert_each_once(&seen, &recent);
+    assert_eq!(
+        seen,
+        expected_order(&recent, &[("created_at", true), ("id", true)])
+    );
+}
+
+#[tokio::test]
+async fn api_keys_page_newest_first() {
+    let s = TestServer::start().await;
+    let api = s.api();
+    let made = futures::future::join_all((0..11).map(|i| {
+        let api = api.clone();
+        async move {
+            api.post(
+                "/v1/api-keys",
+                json!({ "name": format!("k{i}"), "scopes": ["agents:read"] }),
+                201,
+            )
+            .await
+        }
+    }))
+    .await;
+    let listed = flatten(&walk(&api, "/v1/api-keys", Some(100)).await);
+    assert_eq!(listed.len(), 12, "the admin key and the 11 new ones");
+    let pages = walk(&api, "/v1/api-keys", Some(5)).await;
+    assert_eq!(page_sizes(&pages), vec![5, 5, 2]);
+    let seen = ids(&flatten(&pages));
+    assert_each_once(&seen, &listed);
+    assert_eq!(
+        seen,
+        expected_order(&listed, &[("created_at", true), ("id", true)])
+    );
+    for k in &made {
+        assert!(seen.contains(&text(k, "id").to_owned()));
+    }
+    assert!(flatten(&pages).iter().all(|k| k.get("secret").is_none()));
+}

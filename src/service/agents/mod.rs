@@ -3,7 +3,7 @@
 mod validate;
 pub mod versions;
 
-use super::pagination::{self, Keyset, Page, PageArgs, Sort, SortValue};
+use super::pagination::{self, Keyset, Kind, Page, PageArgs, Sort, SortValue};
 use crate::auth::{Principal, Scope};
 use crate::error::{AppError, AppResult};
 use crate::ids;
@@ -102,6 +102,12 @@ impl Keyset for Model {
             AgentField::Name => "name",
             AgentField::CreatedAt => "created_at",
             AgentField::UpdatedAt => "updated_at",
+        }
+    }
+    fn kind(field: AgentField) -> Kind {
+        match field {
+            AgentField::Name => Kind::Text,
+            AgentField::CreatedAt | AgentField::UpdatedAt => Kind::Time,
         }
     }
     fn value(&self, field: AgentField) -> SortValue {

@@ -1,6 +1,6 @@
 //! Immutable agent versions: one row per change, never updated.
 
-use super::super::pagination::{self, Keyset, Page, PageArgs, Sort, SortValue};
+use super::super::pagination::{self, Keyset, Kind, Page, PageArgs, Sort, SortValue};
 use crate::auth::Principal;
 use crate::error::AppResult;
 use crate::ids;
@@ -18,6 +18,9 @@ impl Keyset for Model {
     }
     fn field_name(_: ()) -> &'static str {
         "version"
+    }
+    fn kind(_: ()) -> Kind {
+        Kind::Int
     }
     fn value(&self, _: ()) -> SortValue {
         SortValue::Int(self.version.into())

@@ -1,9 +1,11 @@
 //! Typed configuration: defaults < optional TOML file < `ORCHSTACK_*` environment
 //! (`__` nests), plus `DATABASE_URL` and `REDIS_URL` read as they are. Validated at boot.
 
+use crate::runtime::providers::{default_provider_configs, ProviderConfig};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Everything the server can be told.
@@ -30,6 +32,12 @@ pub struct Config {
     pub auth_cache_ttl_secs: u64,
     /// GraphQL limits.
     pub graphql: GraphqlConfig,
+    /// Run limits and prices.
+    pub runs: RunsConfig,
+    /// The run workers of this instance.
+    pub worker: WorkerConfig,
+    /// Model providers by name (the `provider` of `provider/model`).
+    pub providers: BTreeMap<String, ProviderConfig>,
     /// Logging.
     pub log: LogConfig,
 }
@@ -42,6 +50,82 @@ pub struct GraphqlConfig {
     pub max_depth: usize,
     /// Largest query complexity allowed (each field costs 1; lists multiply).
     pub max_complexity: usize,
+}
+
+/// Run limits and the price table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunsConfig {
+    /// A run still going after this long ends `failed` with `timeout`.
+    pub timeout_secs: u64,
+    /// Model steps per run unless the agent's `model_settings.max_steps` says otherwise.
+    pub max_steps: u32,
+    /// How long a synchronous run request waits before answering 202.
+    pub wait_timeout_secs: u64,
+    /// Price per million tokens by `provider/model` (e.g. `"openai/gpt-4o-mini"`);
+    /// models not listed cost 0.
+    pub prices: BTreeMap<String, Price>,
+}
+
+/// A model's price per million tokens.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, Default)]
+pub struct Price {
+    /// Per million prompt tokens.
+    pub input: f64,
+    /// Per million completion tokens.
+    pub output: f64,
+}
+
+impl RunsConfig {
+    /// The cost of a model call.
+    pub fn cost(&self, model: &str, input: u64, output: u64) -> f64 {
+        self.prices
+            .get(model)
+            .map(|p| (p.input * input as f64 + p.output * output as f64) / 1e6)
+            .unwrap_or(0.0)
+    }
+}
+
+impl Default for RunsConfig {
+    fn default() -> Self {
+        Self {
+            timeout_secs: 300,
+            max_steps: 8,
+            wait_timeout_secs: 30,
+            prices: BTreeMap::new(),
+        }
+    }
+}
+
+/// The run workers of this instance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WorkerConfig {
+    /// Execute runs on this instance.
+    pub enabled: bool,
+    /// Runs executed at once.
+    pub concurrency: usize,
+    /// A lease not renewed for this long is taken as its instance's death.
+    pub lease_ttl_secs: u64,
+    /// How often to look for work when not woken (other instances' runs).
+    pub poll_interval_ms: u64,
+    /// How often to look for runs whose lease expired.
+    pub reap_interval_secs: u64,
+    /// On shutdown, how long in-flight runs may take to finish.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            concurrency: 64,
+            lease_ttl_secs: 30,
+            poll_interval_ms: 500,
+            reap_interval_secs: 5,
+            shutdown_grace_secs: 20,
+        }
+    }
 }
 
 /// Log output.
@@ -66,6 +150,9 @@ impl Default for Config {
             db_max_connections: 16,
             auth_cache_ttl_secs: 10,
             graphql: GraphqlConfig::default(),
+            runs: RunsConfig::default(),
+            worker: WorkerConfig::default(),
+            providers: default_provider_configs(),
             log: LogConfig::default(),
         }
     }

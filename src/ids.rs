@@ -9,6 +9,10 @@ pub const API_KEY: &str = "key";
 pub const AGENT: &str = "agt";
 /// Agent version ids.
 pub const AGENT_VERSION: &str = "agv";
+/// Run ids.
+pub const RUN: &str = "run";
+/// Run step ids.
+pub const RUN_STEP: &str = "stp";
 
 /// A new id of the given type: later ids sort after earlier ones.
 pub fn new_id(prefix: &str) -> String {

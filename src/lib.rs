@@ -7,10 +7,13 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod ids;
+pub mod jobs;
 pub mod rest;
+pub mod runtime;
 pub mod service;
 pub mod state;
 pub mod telemetry;
@@ -40,16 +43,32 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
     let config = Arc::new(config);
     let auth =
         auth::Authenticator::new(db.clone(), Duration::from_secs(config.auth_cache_ttl_secs));
-    let schema = graphql::build_schema(&config, db.clone(), auth.clone());
+    let bus = Arc::new(events::bus::Bus::default());
+    let providers = Arc::new(runtime::providers::Providers::new(&config.providers));
+    let executor = runtime::executor::Executor {
+        db: db.clone(),
+        bus: bus.clone(),
+        providers,
+        http: reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build()?,
+        config: config.clone(),
+    };
+    let schema = graphql::build_schema(&config, db.clone(), auth.clone(), bus.clone());
     let rest = Arc::new(rest::RestApi::new(&schema)?);
+    let instance_id = ids::new_id("inst");
+    let state = AppState {
+        db,
+        config,
+        auth,
+        schema,
+        rest,
+        bus,
+        executor,
+        instance_id,
+    };
     Ok(Built {
-        state: AppState {
-            db,
-            config,
-            auth,
-            schema,
-            rest,
-        },
+        state,
         generated_key,
     })
 }
@@ -66,9 +85,28 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let db = state.db.clone();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let worker = state.config.worker.enabled.then(|| {
+        let (executor, owner) = (state.executor.clone(), state.instance_id.clone());
+        tokio::spawn(jobs::worker::run(
+            executor,
+            owner,
+            state.config.worker.clone(),
+            stop.clone(),
+        ))
+    });
+    let stop_http = stop.clone();
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Stop claiming runs as soon as the signal comes, while requests drain.
+            stop_http.cancel();
+        })
         .await?;
+    stop.cancel();
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
     db.close().await?;
     Ok(())
 }

@@ -20,4 +20,10 @@ pub struct AppState {
     pub schema: AppSchema,
     /// The REST translation table, documents parsed once.
     pub rest: Arc<RestApi>,
+    /// Live events between the API and the workers.
+    pub bus: Arc<crate::events::bus::Bus>,
+    /// Runs runs (the worker's, and the API's for its own bookkeeping).
+    pub executor: crate::runtime::executor::Executor,
+    /// This instance's id (the owner of its leases).
+    pub instance_id: String,
 }

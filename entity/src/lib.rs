@@ -6,3 +6,6 @@ pub mod agents;
 pub mod api_keys;
 pub mod organizations;
 pub mod prelude;
+pub mod run_events;
+pub mod run_steps;
+pub mod runs;

@@ -3,6 +3,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_create_organizations_and_api_keys;
 mod m20261129_000002_create_agents;
+mod m20261129_000003_create_runs;
 
 /// All migrations of OrchStack, in order.
 pub struct Migrator;
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261129_000001_create_organizations_and_api_keys::Migration),
             Box::new(m20261129_000002_create_agents::Migration),
+            Box::new(m20261129_000003_create_runs::Migration),
         ]
     }
 }

@@ -29,6 +29,10 @@ pub enum Scope {
     AgentsWrite,
     /// Create, list and revoke API keys.
     KeysWrite,
+    /// Read runs, their traces and events.
+    RunsRead,
+    /// Trigger and cancel runs.
+    RunsWrite,
 }
 
 impl Scope {
@@ -38,6 +42,8 @@ impl Scope {
             Self::AgentsRead => "agents:read",
             Self::AgentsWrite => "agents:write",
             Self::KeysWrite => "keys:write",
+            Self::RunsRead => "runs:read",
+            Self::RunsWrite => "runs:write",
         }
     }
 }

@@ -6,12 +6,17 @@ pub mod api_keys;
 pub mod connection;
 pub mod errors;
 pub mod http;
+pub mod loaders;
+pub mod runs;
 pub mod scalars;
+pub mod sse;
+pub mod subscriptions;
 pub mod viewer;
+pub mod ws;
 
 use crate::auth::{Authenticator, Principal};
 use crate::config::Config;
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+use async_graphql::{Context, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 
@@ -21,14 +26,19 @@ pub struct Query(
     viewer::ViewerQuery,
     agents::AgentsQuery,
     api_keys::ApiKeysQuery,
+    runs::RunsQuery,
 );
 
 /// Mutation root.
 #[derive(MergedObject, Default)]
-pub struct Mutation(agents::AgentsMutation, api_keys::ApiKeysMutation);
+pub struct Mutation(
+    agents::AgentsMutation,
+    api_keys::ApiKeysMutation,
+    runs::RunsMutation,
+);
 
 /// The executable schema.
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, subscriptions::Subscription>;
 
 /// The id of the HTTP request a GraphQL request came in on (for error messages).
 #[derive(Clone, Debug)]
@@ -37,17 +47,35 @@ pub struct RequestId(pub String);
 /// Builds the schema with its limits; `db` and `auth` are available to resolvers.
 pub fn schema_builder(
     config: &Config,
-) -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(config.graphql.max_depth)
-        .limit_complexity(config.graphql.max_complexity)
-        .limit_recursive_depth(64)
-        .extension(errors::ErrorCodes)
+) -> async_graphql::SchemaBuilder<Query, Mutation, subscriptions::Subscription> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        subscriptions::Subscription,
+    )
+    .limit_depth(config.graphql.max_depth)
+    .limit_complexity(config.graphql.max_complexity)
+    .limit_recursive_depth(64)
+    .extension(errors::ErrorCodes)
 }
 
 /// The schema used to serve requests.
-pub fn build_schema(config: &Config, db: DatabaseConnection, auth: Authenticator) -> AppSchema {
-    schema_builder(config).data(db).data(auth).finish()
+pub fn build_schema(
+    config: &Config,
+    db: DatabaseConnection,
+    auth: Authenticator,
+    bus: Arc<crate::events::bus::Bus>,
+) -> AppSchema {
+    schema_builder(config)
+        .data(async_graphql::dataloader::DataLoader::new(
+            loaders::AgentLoader(db.clone()),
+            tokio::spawn,
+        ))
+        .data(Arc::new(config.clone()))
+        .data(db)
+        .data(auth)
+        .data(bus)
+        .finish()
 }
 
 /// The SDL of the schema (what `orchstack schema` prints and `schema/schema.graphql` holds).

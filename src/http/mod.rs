@@ -8,7 +8,7 @@ pub mod problem;
 pub mod request_id;
 
 use crate::state::AppState;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{middleware, Router};
 use tower_http::cors::CorsLayer;
 use tower_http::trace::TraceLayer;
@@ -20,6 +20,7 @@ pub fn router(state: AppState) -> Router {
             "/graphql",
             get(crate::graphql::http::get).post(crate::graphql::http::post),
         )
+        .route("/graphql/stream", post(crate::graphql::sse::handler))
         .merge(crate::rest::routes(&state))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -27,6 +28,8 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .merge(api)
+        // Authenticated in `connection_init`, not by header.
+        .route("/graphql/ws", get(crate::graphql::ws::handler))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(crate::rest::openapi::serve))

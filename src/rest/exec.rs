@@ -42,9 +42,35 @@ async fn run(
             .into_owned();
         vars.insert(name.to_owned(), Value::String(value));
     }
-    let gql = crate::graphql::with_caller(GqlRequest::new(""), req.extensions());
+    let extensions = req.extensions().clone();
+    let gql = crate::graphql::with_caller(GqlRequest::new(""), &extensions);
+    let accepts_sse = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/event-stream"));
+    if route.def.shape == Shape::Stream {
+        if let Some(after) = last_event_id(&req)? {
+            vars.insert("after".into(), json!(after));
+        }
+        let mut gql = gql.variables(Variables::from_json(Value::Object(vars)));
+        gql.set_parsed_query(route.op.doc.clone());
+        return Ok(super::sse::respond(state, gql, route.op.path[0].clone()).await);
+    }
+    let mut stream = false;
     if let Some(input_ty) = route.op.variable("input") {
-        let input = read_json_body(state, req).await?;
+        let mut input = read_json_body(state, req).await?;
+        if route.stream_op.is_some() {
+            // `"stream": true` (or Accept: text/event-stream) asks for the run's events
+            // instead of its result; the run itself is then triggered without waiting.
+            stream = accepts_sse || input.get("stream") == Some(&Value::Bool(true));
+            if input.get("stream").is_some_and(Value::is_boolean) {
+                input.as_object_mut().map(|o| o.remove("stream"));
+            }
+            if stream {
+                input["mode"] = json!("async");
+            }
+        }
         let mut coerce = Coerce::new(&state.rest.types, false);
         let value = coerce.value(&input, input_ty, "");
         AppError::from_field_errors(coerce.errors)?;
@@ -60,17 +86,28 @@ async fn run(
     if let Some(err) = response.errors.first() {
         return Ok(graphql_error_to_problem(err));
     }
-    let mut data = response
+    let mut data_json = response
         .data
         .into_json()
         .map_err(|e| AppError::Internal(e.into()))?;
     let pointer: String = route.op.path.iter().map(|key| format!("/{key}")).collect();
-    let mut target = data
+    let mut target = data_json
         .pointer_mut(&pointer)
         .map(Value::take)
         .unwrap_or(Value::Null);
+    if let (true, Some(op)) = (stream, &route.stream_op) {
+        let id = target
+            .get("run_id")
+            .or_else(|| target.get("id"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let sub = GqlRequest::new("").variables(Variables::from_json(json!({ "id": id })));
+        let mut sub = crate::graphql::with_caller(sub, &extensions);
+        sub.set_parsed_query(op.doc.clone());
+        return Ok(super::sse::respond(state, sub, op.path[0].clone()).await);
+    }
     let body = match route.def.shape {
-        Shape::Object => target,
+        Shape::Object | Shape::Stream => target,
         Shape::Deleted(object) => json!({ "id": target, "object": object, "deleted": true }),
         Shape::List => {
             let has_more = target["pageInfo"]["hasNextPage"].as_bool().unwrap_or(false);
@@ -82,8 +119,34 @@ async fn run(
             })
         }
     };
-    let status = StatusCode::from_u16(route.def.status).unwrap_or(StatusCode::OK);
+    let mut status = StatusCode::from_u16(route.def.status).unwrap_or(StatusCode::OK);
+    let still_running = body["status"]
+        .as_str()
+        .is_some_and(|s| crate::service::runs::ACTIVE.contains(&s));
+    if route.def.accepted_while_running && still_running {
+        status = StatusCode::ACCEPTED;
+    }
     Ok((status, Json(body)).into_response())
+}
+
+/// `Last-Event-ID`: the last event the client saw; replay starts after it.
+fn last_event_id(req: &Request) -> Result<Option<i64>, AppError> {
+    match req
+        .headers()
+        .get("last-event-id")
+        .map(|v| v.to_str().map(str::trim))
+    {
+        None => Ok(None),
+        Some(Ok("")) => Ok(None),
+        Some(Ok(v)) => v.parse::<i64>().map(Some).map_err(|_| {
+            AppError::BadRequest(
+                "Last-Event-ID must be the `id` of an event from this stream".into(),
+            )
+        }),
+        Some(Err(_)) => Err(AppError::BadRequest(
+            "Last-Event-ID is not valid text".into(),
+        )),
+    }
 }
 
 async fn read_json_body(state: &AppState, req: Request) -> Result<Value, AppError> {
@@ -122,7 +185,7 @@ async fn read_json_body(state: &AppState, req: Request) -> Result<Value, AppErro
     Ok(value)
 }
 
-fn graphql_error_to_problem(err: &async_graphql::ServerError) -> Response {
+pub(super) fn graphql_error_to_problem(err: &async_graphql::ServerError) -> Response {
     let ext = err.extensions.as_ref();
     let code = ext
         .and_then(|e| e.get("code"))

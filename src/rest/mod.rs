@@ -5,6 +5,7 @@ pub mod document;
 pub mod exec;
 pub mod openapi;
 pub mod params;
+pub mod sse;
 pub mod table;
 pub mod types;
 
@@ -23,6 +24,8 @@ pub struct CompiledRoute {
     pub def: RouteDef,
     /// The parsed operation.
     pub op: Operation,
+    /// The subscription streamed on request, if the route has one.
+    pub stream_op: Option<Operation>,
 }
 
 /// Every REST route, compiled once at start-up, and the schema's types.
@@ -42,9 +45,18 @@ impl RestApi {
         let routes = table::ROUTES
             .iter()
             .map(|def| {
+                let stream_op = match def.stream {
+                    Some(operation) => Some(Operation::compile(&RouteDef {
+                        operation,
+                        shape: table::Shape::Stream,
+                        ..*def
+                    })?),
+                    None => None,
+                };
                 Ok(CompiledRoute {
                     def: *def,
                     op: Operation::compile(def)?,
+                    stream_op,
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;

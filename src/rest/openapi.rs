@@ -142,6 +142,10 @@ impl Gen<'_> {
         }
         match route.def.shape {
             Shape::Object => self.selection(&parent, route.op.target(false)),
+            Shape::Stream => json!({
+                "type": "string",
+                "description": "Server-Sent Events: `id` is the event's sequence number, `event` its type, `data` its JSON payload. Send `Last-Event-ID` to resume after an event.",
+            }),
             Shape::Deleted(object) => json!({
                 "type": "object",
                 "properties": { "id": { "type": "string" }, "object": { "const": object }, "deleted": { "const": true } },
@@ -232,6 +236,11 @@ pub fn generate(api: &RestApi) -> Value {
     let mut paths = Map::new();
     let problem = json!({ "description": "Error", "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } });
     for route in &api.routes {
+        let media = if route.def.shape == Shape::Stream {
+            "text/event-stream"
+        } else {
+            "application/json"
+        };
         let mut op = json!({
             "operationId": lower_camel(route.def.operation),
             "summary": route.def.summary,
@@ -240,7 +249,7 @@ pub fn generate(api: &RestApi) -> Value {
             "responses": {
                 route.def.status.to_string(): {
                     "description": if route.def.status == 201 { "Created" } else { "OK" },
-                    "content": { "application/json": { "schema": gen.body(route) } },
+                    "content": { media: { "schema": gen.body(route) } },
                 },
                 "400": problem, "401": problem, "403": problem, "404": problem, "422": problem, "default": problem,
             },

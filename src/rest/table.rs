@@ -11,6 +11,9 @@ pub enum Shape {
     List,
     /// The root field is an id: `{id, object, deleted: true}`.
     Deleted(&'static str),
+    /// A subscription streamed as Server-Sent Events: `id:` the item's `seq`, `event:`
+    /// its `type`, `data:` its `data`. `Last-Event-ID` becomes the `$after` variable.
+    Stream,
 }
 
 /// One REST route.
@@ -32,10 +35,17 @@ pub struct RouteDef {
     pub summary: &'static str,
     /// OpenAPI tag.
     pub tag: &'static str,
+    /// Answer 202 instead of `status` while the result's `status` field says the work
+    /// is still going (`queued`, `running`, `waiting_for_approval`).
+    pub accepted_while_running: bool,
+    /// A subscription in the same document to stream instead, when the client asks for
+    /// `text/event-stream` (or sends `"stream": true`).
+    pub stream: Option<&'static str>,
 }
 
 const AGENTS: &str = include_str!("../../schema/rest/agents.graphql");
 const API_KEYS: &str = include_str!("../../schema/rest/api_keys.graphql");
+const RUNS: &str = include_str!("../../schema/rest/runs.graphql");
 
 // One argument per column keeps the table below readable as a table.
 #[allow(clippy::too_many_arguments)]
@@ -58,6 +68,22 @@ const fn row(
         shape,
         summary,
         tag,
+        accepted_while_running: false,
+        stream: None,
+    }
+}
+
+impl RouteDef {
+    /// 202 while the work is still going.
+    const fn accepted(mut self) -> Self {
+        self.accepted_while_running = true;
+        self
+    }
+
+    /// Streams `operation` on request.
+    const fn streams(mut self, operation: &'static str) -> Self {
+        self.stream = Some(operation);
+        self
     }
 }
 
@@ -162,5 +188,57 @@ pub const ROUTES: &[RouteDef] = &[
         Shape::Object,
         "Revoke an API key",
         "api-keys",
+    ),
+    row(
+        "POST",
+        "/v1/agents/{id}/run",
+        RUNS,
+        "RunAgent",
+        200,
+        Shape::Object,
+        "Trigger an agent run",
+        "runs",
+    )
+    .accepted()
+    .streams("RunAgentEvents"),
+    row(
+        "GET",
+        "/v1/runs",
+        RUNS,
+        "ListRuns",
+        200,
+        Shape::List,
+        "List all runs with filters",
+        "runs",
+    ),
+    row(
+        "GET",
+        "/v1/runs/{id}",
+        RUNS,
+        "GetRun",
+        200,
+        Shape::Object,
+        "Get run details and trace",
+        "runs",
+    ),
+    row(
+        "POST",
+        "/v1/runs/{id}/cancel",
+        RUNS,
+        "CancelRun",
+        200,
+        Shape::Object,
+        "Cancel a run",
+        "runs",
+    ),
+    row(
+        "GET",
+        "/v1/runs/{id}/events",
+        RUNS,
+        "RunEvents",
+        200,
+        Shape::Stream,
+        "Stream a run's events (SSE)",
+        "runs",
     ),
 ];

@@ -8,6 +8,7 @@ pub mod agents;
 pub mod api_keys;
 pub mod orgs;
 pub mod pagination;
+pub mod runs;
 
 use chrono::{DateTime, SubsecRound, Utc};
 

@@ -198,7 +198,9 @@ pub async fn get(db: &impl ConnectionTrait, p: &Principal, id: &str) -> AppResul
     find(db, p, id).await
 }
 
-async fn find(db: &impl ConnectionTrait, p: &Principal, id: &str) -> AppResult<Model> {
+/// One live agent of the caller's organisation, whatever the caller's scopes (for
+/// operations that act on an agent without reading it, like triggering a run).
+pub(crate) async fn find(db: &impl ConnectionTrait, p: &Principal, id: &str) -> AppResult<Model> {
     live(p)
         .filter(Column::Id.eq(id))
         .one(db)

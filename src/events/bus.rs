@@ -1,0 +1,118 @@
+//! The in-process event bus: per-run channels for event readers, per-organisation
+//! channels for run status changes, cancellation signals and a wake-up for workers.
+//! Events are published only after they are stored, so a reader that replays the log
+//! and then follows the bus never sees a gap it cannot fill from the database.
+
+use super::RunEvent;
+use entity::runs;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{broadcast, Notify};
+use tokio_util::sync::CancellationToken;
+
+const RUN_CHANNEL: usize = 1024;
+const ORG_CHANNEL: usize = 256;
+
+/// Topic → sender; senders nobody listens to are dropped on the next publish.
+struct Topics<T: Clone> {
+    map: Mutex<HashMap<String, broadcast::Sender<T>>>,
+    capacity: usize,
+}
+
+impl<T: Clone> Topics<T> {
+    fn new(capacity: usize) -> Self {
+        Self {
+            map: Mutex::new(HashMap::new()),
+            capacity,
+        }
+    }
+
+    fn subscribe(&self, topic: &str) -> broadcast::Receiver<T> {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(topic.to_owned())
+            .or_insert_with(|| broadcast::channel(self.capacity).0)
+            .subscribe()
+    }
+
+    fn publish(&self, topic: &str, value: T) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(tx) = map.get(topic) {
+            if tx.send(value).is_err() {
+                map.remove(topic);
+            }
+        }
+    }
+}
+
+/// The bus shared by the API and the workers of one instance.
+pub struct Bus {
+    runs: Topics<Arc<RunEvent>>,
+    orgs: Topics<Arc<runs::Model>>,
+    cancels: Mutex<HashMap<String, CancellationToken>>,
+    work: Notify,
+}
+
+impl Default for Bus {
+    fn default() -> Self {
+        Self {
+            runs: Topics::new(RUN_CHANNEL),
+            orgs: Topics::new(ORG_CHANNEL),
+            cancels: Mutex::new(HashMap::new()),
+            work: Notify::new(),
+        }
+    }
+}
+
+impl Bus {
+    /// New events of one run.
+    pub fn subscribe_run(&self, run_id: &str) -> broadcast::Receiver<Arc<RunEvent>> {
+        self.runs.subscribe(run_id)
+    }
+
+    /// Publishes a stored event.
+    pub fn publish_event(&self, event: Arc<RunEvent>) {
+        self.runs.publish(&event.run_id.clone(), event);
+    }
+
+    /// Status changes of an organisation's runs.
+    pub fn subscribe_org(&self, org_id: &str) -> broadcast::Receiver<Arc<runs::Model>> {
+        self.orgs.subscribe(org_id)
+    }
+
+    /// Publishes a run's new state.
+    pub fn publish_run(&self, run: runs::Model) {
+        self.orgs.publish(&run.org_id.clone(), Arc::new(run));
+    }
+
+    /// Wakes a worker: a run was queued.
+    pub fn notify_work(&self) {
+        self.work.notify_one();
+    }
+
+    /// Waits until a run is queued (or a spurious wake-up).
+    pub async fn work_queued(&self) {
+        self.work.notified().await
+    }
+
+    /// The token a run's executor watches; cancelling it stops the run.
+    pub fn cancel_token(&self, run_id: &str) -> CancellationToken {
+        let mut map = self.cancels.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(run_id.to_owned()).or_default().clone()
+    }
+
+    /// Asks the executor of a run on this instance to stop.
+    pub fn cancel(&self, run_id: &str) {
+        let map = self.cancels.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(token) = map.get(run_id) {
+            token.cancel();
+        }
+    }
+
+    /// Forgets a finished run's cancel token.
+    pub fn forget(&self, run_id: &str) {
+        self.cancels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(run_id);
+    }
+}

@@ -1,0 +1,93 @@
+//! Appending to a run's event log. Only the holder of a run's lease (its executor) or
+//! the API before any worker has it appends, so a counter kept by the writer numbers
+//! the events without races.
+
+use super::bus::Bus;
+use super::RunEvent;
+use crate::error::AppResult;
+use entity::run_events;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// The writer of one run's log.
+pub struct RunLog {
+    run_id: String,
+    org_id: String,
+    next_seq: i64,
+}
+
+impl RunLog {
+    /// A writer continuing after the last stored event of the run.
+    pub async fn open(db: &impl ConnectionTrait, run_id: &str, org_id: &str) -> AppResult<Self> {
+        let last: Option<i64> = run_events::Entity::find()
+            .select_only()
+            .column(run_events::Column::Seq)
+            .filter(run_events::Column::RunId.eq(run_id))
+            .order_by_desc(run_events::Column::Seq)
+            .limit(1)
+            .into_tuple()
+            .one(db)
+            .await?;
+        Ok(Self {
+            run_id: run_id.to_owned(),
+            org_id: org_id.to_owned(),
+            next_seq: last.unwrap_or(0) + 1,
+        })
+    }
+
+    /// A writer for a run that has no events yet.
+    pub fn new(run_id: &str, org_id: &str) -> Self {
+        Self {
+            run_id: run_id.to_owned(),
+            org_id: org_id.to_owned(),
+            next_seq: 1,
+        }
+    }
+
+    /// Stores one event (publish it with [`Bus::publish_event`] once its transaction
+    /// committed; [`RunLog::append`] does both).
+    pub async fn store(
+        &mut self,
+        db: &impl ConnectionTrait,
+        kind: &str,
+        data: Value,
+    ) -> AppResult<Arc<RunEvent>> {
+        let event = RunEvent {
+            run_id: self.run_id.clone(),
+            org_id: self.org_id.clone(),
+            seq: self.next_seq,
+            kind: kind.to_owned(),
+            data,
+            created_at: crate::service::now(),
+        };
+        run_events::ActiveModel {
+            run_id: Set(event.run_id.clone()),
+            seq: Set(event.seq),
+            org_id: Set(event.org_id.clone()),
+            kind: Set(event.kind.clone()),
+            data: Set(event.data.clone()),
+            created_at: Set(event.created_at),
+        }
+        .insert(db)
+        .await?;
+        self.next_seq += 1;
+        Ok(Arc::new(event))
+    }
+
+    /// Stores an event and publishes it.
+    pub async fn append(
+        &mut self,
+        db: &impl ConnectionTrait,
+        bus: &Bus,
+        kind: &str,
+        data: Value,
+    ) -> AppResult<Arc<RunEvent>> {
+        let event = self.store(db, kind, data).await?;
+        bus.publish_event(event.clone());
+        Ok(event)
+    }
+}

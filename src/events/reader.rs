@@ -1,0 +1,68 @@
+//! Reading a run's events as one stream: subscribe to the bus, replay the stored log
+//! after a sequence number, then follow live events, filling any gap (a lagging
+//! subscriber) from the database. The stream ends after the run's terminal event.
+
+use super::bus::Bus;
+use super::{is_terminal, RunEvent};
+use crate::error::AppError;
+use entity::run_events;
+use futures::Stream;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use std::sync::Arc;
+use tokio::sync::broadcast::error::RecvError;
+
+async fn stored_after(
+    db: &DatabaseConnection,
+    run_id: &str,
+    after: i64,
+) -> Result<Vec<Arc<RunEvent>>, AppError> {
+    Ok(run_events::Entity::find()
+        .filter(run_events::Column::RunId.eq(run_id))
+        .filter(run_events::Column::Seq.gt(after))
+        .order_by_asc(run_events::Column::Seq)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| Arc::new(RunEvent::from(m)))
+        .collect())
+}
+
+/// Every event of `run_id` after `after`, in order, each exactly once, ending with the
+/// run's terminal event. The caller has checked the run is the reader's.
+pub fn follow(
+    db: DatabaseConnection,
+    bus: Arc<Bus>,
+    run_id: String,
+    after: i64,
+) -> impl Stream<Item = Result<Arc<RunEvent>, AppError>> + Send {
+    async_stream::try_stream! {
+        let mut live = bus.subscribe_run(&run_id);
+        let mut last = after;
+        let mut done = false;
+        for event in stored_after(&db, &run_id, last).await? {
+            last = event.seq;
+            done = is_terminal(&event.kind);
+            yield event;
+        }
+        while !done {
+            match live.recv().await {
+                Ok(event) if event.seq <= last => {}
+                Ok(event) if event.seq == last + 1 => {
+                    last = event.seq;
+                    done = is_terminal(&event.kind);
+                    yield event;
+                }
+                // A gap (this subscriber lagged, or missed events published before it
+                // subscribed): the log has them.
+                Ok(_) | Err(RecvError::Lagged(_)) => {
+                    for event in stored_after(&db, &run_id, last).await? {
+                        last = event.seq;
+                        done = is_terminal(&event.kind);
+                        yield event;
+                    }
+                }
+                Err(RecvError::Closed) => break,
+            }
+        }
+    }
+}

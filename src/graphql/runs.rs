@@ -1,0 +1,384 @@
+//! Runs in GraphQL: the `Run` type with its trace, queries, `runAgent` and `cancelRun`.
+
+use super::agents::Agent;
+use super::connection::{from_page, page_args, OrderDirection};
+use super::loaders::AgentLoader;
+use super::scalars::DateTime;
+use super::{db, principal};
+use crate::events::bus::Bus;
+use crate::events::reader;
+use crate::service::runs::{self as svc, Multitask, RunFilter as SvcFilter, RunRequest};
+use async_graphql::connection::Connection;
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject, ID};
+use entity::{run_steps, runs};
+use futures::StreamExt;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A run: one execution of an agent on one input, with its trace.
+pub struct Run(pub runs::Model);
+
+/// Why a run failed.
+#[derive(SimpleObject)]
+pub struct RunError {
+    /// Stable code: `provider_error`, `timeout`, `rate_limited`, `tool_error`,
+    /// `max_steps_exceeded`, `worker_lost`, `template_error`, `unknown_provider`, `internal`.
+    pub code: String,
+    /// What happened.
+    pub message: String,
+}
+
+/// Token counts.
+#[derive(SimpleObject)]
+pub struct TokenUsage {
+    /// Prompt tokens.
+    pub input: i64,
+    /// Completion tokens.
+    pub output: i64,
+}
+
+fn error_of(v: &Option<Value>) -> Option<RunError> {
+    v.as_ref().map(|e| RunError {
+        code: e["code"].as_str().unwrap_or("internal").to_owned(),
+        message: e["message"].as_str().unwrap_or_default().to_owned(),
+    })
+}
+
+#[Object]
+impl Run {
+    /// `run_...`
+    pub async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    /// `queued`, `running`, `waiting_for_approval`, `completed`, `failed` or `cancelled`.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    /// The agent's id.
+    async fn agent_id(&self) -> ID {
+        ID(self.0.agent_id.clone())
+    }
+    /// The agent (as it is now; `agentVersion` is the version the run used).
+    async fn agent(&self, ctx: &Context<'_>) -> Result<Option<Agent>> {
+        let loader = ctx.data_unchecked::<DataLoader<AgentLoader>>();
+        Ok(loader
+            .load_one((self.0.org_id.clone(), self.0.agent_id.clone()))
+            .await?
+            .map(Agent))
+    }
+    /// The agent version the run executed.
+    async fn agent_version(&self) -> i32 {
+        self.0.agent_version
+    }
+    /// The user's message.
+    async fn input(&self) -> &str {
+        &self.0.input
+    }
+    /// The agent's answer, once completed.
+    async fn output(&self) -> Option<&str> {
+        self.0.output.as_deref()
+    }
+    /// Channel.
+    async fn channel(&self) -> Option<&str> {
+        self.0.channel.as_deref()
+    }
+    /// End user.
+    async fn user_id(&self) -> Option<&str> {
+        self.0.user_id.as_deref()
+    }
+    /// Explicit conversation id.
+    async fn session_id(&self) -> Option<&str> {
+        self.0.session_id.as_deref()
+    }
+    /// Why the run failed.
+    async fn error(&self) -> Option<RunError> {
+        error_of(&self.0.error)
+    }
+    /// Token usage over all model steps.
+    async fn tokens(&self) -> TokenUsage {
+        TokenUsage {
+            input: self.0.tokens_input,
+            output: self.0.tokens_output,
+        }
+    }
+    /// Cost over all model steps (price table in config).
+    async fn cost(&self) -> f64 {
+        self.0.cost
+    }
+    /// Milliseconds from start to end.
+    async fn duration_ms(&self) -> Option<i64> {
+        self.0.duration_ms
+    }
+    /// Free-form metadata given when the run was triggered.
+    async fn metadata(&self) -> Json<Value> {
+        Json(self.0.metadata.clone())
+    }
+    /// Whether a test key triggered it (mock provider).
+    async fn test_mode(&self) -> bool {
+        self.0.test_mode
+    }
+    /// When it was triggered.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+    /// When a worker started it.
+    async fn started_at(&self) -> Option<DateTime> {
+        self.0.started_at.map(Into::into)
+    }
+    /// When it ended.
+    async fn completed_at(&self) -> Option<DateTime> {
+        self.0.completed_at.map(Into::into)
+    }
+    /// The trace: model and tool steps in order.
+    async fn steps(&self, ctx: &Context<'_>) -> Result<Vec<RunStep>> {
+        Ok(svc::steps(db(ctx), &self.0)
+            .await?
+            .into_iter()
+            .map(RunStep)
+            .collect())
+    }
+}
+
+/// One step of a run's trace.
+pub struct RunStep(pub run_steps::Model);
+
+#[Object]
+impl RunStep {
+    /// `stp_...`
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    /// 1, 2, ... in execution order.
+    async fn position(&self) -> i32 {
+        self.0.position
+    }
+    /// `llm` or `tool`.
+    #[graphql(name = "type")]
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    /// The model (llm) or tool name.
+    async fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+    /// `running`, `completed`, `failed` or `cancelled`.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    /// What went in.
+    async fn input(&self) -> Json<Value> {
+        Json(self.0.input.clone())
+    }
+    /// What came out.
+    async fn output(&self) -> Option<Json<Value>> {
+        self.0.output.clone().map(Json)
+    }
+    /// Tokens of this step.
+    async fn tokens(&self) -> TokenUsage {
+        TokenUsage {
+            input: self.0.tokens_input,
+            output: self.0.tokens_output,
+        }
+    }
+    /// Cost of this step.
+    async fn cost(&self) -> f64 {
+        self.0.cost
+    }
+    /// Why the step failed.
+    async fn error(&self) -> Option<RunError> {
+        error_of(&self.0.error)
+    }
+    /// When it started.
+    async fn started_at(&self) -> DateTime {
+        self.0.started_at.into()
+    }
+    /// When it ended.
+    async fn completed_at(&self) -> Option<DateTime> {
+        self.0.completed_at.map(Into::into)
+    }
+    /// Milliseconds it took.
+    async fn duration_ms(&self) -> Option<i64> {
+        self.0.duration_ms
+    }
+}
+
+/// Whether `runAgent` waits for the run.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
+pub enum RunMode {
+    /// Wait for the run to end, up to the wait limit.
+    #[default]
+    Sync,
+    /// Answer at once with the queued run.
+    Async,
+}
+
+/// What to do when the conversation already has a run in progress.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
+pub enum MultitaskPolicy {
+    /// Queue behind it.
+    #[default]
+    Enqueue,
+    /// Refuse (`CONFLICT`).
+    Reject,
+    /// Cancel it, then run.
+    Interrupt,
+}
+
+/// A run request.
+#[derive(InputObject)]
+pub struct RunAgentInput {
+    /// The user's message.
+    pub input: String,
+    /// Channel (`whatsapp`, `web`, ...); with `userId` it identifies the conversation.
+    pub channel: Option<String>,
+    /// The end user.
+    pub user_id: Option<String>,
+    /// An explicit conversation id.
+    pub session_id: Option<String>,
+    /// Free-form metadata (available to the instructions template).
+    pub metadata: Option<Json<Value>>,
+    /// Wait for the run (default) or answer at once.
+    #[graphql(default)]
+    pub mode: RunMode,
+    /// The conversation policy.
+    #[graphql(default)]
+    pub multitask: MultitaskPolicy,
+}
+
+/// Filters on run lists (and `runUpdates`).
+#[derive(InputObject, Default, Clone)]
+pub struct RunFilter {
+    /// Runs of this agent.
+    pub agent_id: Option<ID>,
+    /// Runs in any of these statuses.
+    pub status: Option<Vec<String>>,
+    /// Runs on this channel.
+    pub channel: Option<String>,
+    /// Runs of this end user.
+    pub user_id: Option<String>,
+    /// Created at or after.
+    pub created_after: Option<DateTime>,
+    /// Created before.
+    pub created_before: Option<DateTime>,
+}
+
+impl From<RunFilter> for SvcFilter {
+    fn from(f: RunFilter) -> Self {
+        Self {
+            agent_id: f.agent_id.map(|i| i.0),
+            status: f.status.unwrap_or_default(),
+            channel: f.channel,
+            user_id: f.user_id,
+            created_after: f.created_after.map(|d| d.0),
+            created_before: f.created_before.map(|d| d.0),
+        }
+    }
+}
+
+/// Fields a run list can be sorted by.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum RunOrderField {
+    /// Trigger time.
+    CreatedAt,
+}
+
+/// The sort of a run list.
+#[derive(InputObject, Clone, Copy)]
+pub struct RunOrder {
+    /// The field.
+    pub field: RunOrderField,
+    /// The direction.
+    #[graphql(default_with = "OrderDirection::Asc")]
+    pub direction: OrderDirection,
+}
+
+/// Run queries.
+#[derive(Default)]
+pub struct RunsQuery;
+
+#[Object]
+impl RunsQuery {
+    /// One run by id, with its trace.
+    async fn run(&self, ctx: &Context<'_>, id: ID) -> Result<Run> {
+        Ok(Run(svc::get(db(ctx), principal(ctx), &id).await?))
+    }
+
+    /// The organisation's runs, newest first unless `orderBy` says otherwise.
+    #[allow(clippy::too_many_arguments)]
+    async fn runs(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<RunFilter>,
+        order_by: Option<Vec<RunOrder>>,
+    ) -> Result<Connection<String, Run>> {
+        let desc = order_by
+            .and_then(|o| o.first().map(|o| o.direction == OrderDirection::Desc))
+            .unwrap_or(true);
+        let filter = filter.unwrap_or_default().into();
+        let page = svc::list(
+            db(ctx),
+            principal(ctx),
+            &filter,
+            desc,
+            &page_args(first, after, last, before),
+        )
+        .await?;
+        Ok(from_page(page, Run))
+    }
+}
+
+/// Run mutations.
+#[derive(Default)]
+pub struct RunsMutation;
+
+#[Object]
+impl RunsMutation {
+    /// Triggers a run. `mode: SYNC` (the default) waits for it to end, up to the server's
+    /// wait limit, and returns it as it is then (still `running` if the limit passed).
+    async fn run_agent(
+        &self,
+        ctx: &Context<'_>,
+        agent_id: ID,
+        input: RunAgentInput,
+    ) -> Result<Run> {
+        let (db, p) = (db(ctx), principal(ctx));
+        let bus = ctx.data_unchecked::<Arc<Bus>>();
+        let req = RunRequest {
+            input: input.input,
+            channel: input.channel,
+            user_id: input.user_id,
+            session_id: input.session_id,
+            metadata: input.metadata.map(|j| j.0),
+            multitask: match input.multitask {
+                MultitaskPolicy::Enqueue => Multitask::Enqueue,
+                MultitaskPolicy::Reject => Multitask::Reject,
+                MultitaskPolicy::Interrupt => Multitask::Interrupt,
+            },
+        };
+        let run = svc::create(db, bus, p, &agent_id, req).await?;
+        if input.mode == RunMode::Async {
+            return Ok(Run(run));
+        }
+        let wait = Duration::from_secs(
+            ctx.data_unchecked::<Arc<crate::config::Config>>()
+                .runs
+                .wait_timeout_secs,
+        );
+        let events = reader::follow(db.clone(), bus.clone(), run.id.clone(), 0);
+        // The stream ends with the run's terminal event; after `wait` we answer anyway.
+        let _ = tokio::time::timeout(wait, events.for_each(|_| async {})).await;
+        Ok(Run(svc::get(db, p, &run.id).await?))
+    }
+
+    /// Cancels a run; an in-flight model stream is stopped.
+    async fn cancel_run(&self, ctx: &Context<'_>, id: ID) -> Result<Run> {
+        let bus = ctx.data_unchecked::<Arc<Bus>>();
+        Ok(Run(svc::cancel(db(ctx), bus, principal(ctx), &id).await?))
+    }
+}

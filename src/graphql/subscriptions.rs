@@ -1,0 +1,81 @@
+//! Subscriptions: `runEvents` (a run's event log, replayed then live, completing after
+//! the run's last event) and `runUpdates` (status changes of the organisation's runs).
+//! The REST SSE routes execute these same resolvers.
+
+use super::runs::{Run, RunFilter};
+use super::scalars::DateTime;
+use super::{db, principal};
+use crate::events::bus::Bus;
+use crate::events::{reader, RunEvent as Event};
+use crate::service::runs as svc;
+use async_graphql::{Context, Json, Object, Result, Subscription, ID};
+use futures::{Stream, StreamExt};
+use serde_json::Value;
+use std::sync::Arc;
+use tokio_stream::wrappers::BroadcastStream;
+
+/// One event of a run.
+pub struct RunEvent(pub Arc<Event>);
+
+#[Object]
+impl RunEvent {
+    /// Position in the run's log (the SSE `id`), from 1.
+    async fn seq(&self) -> i64 {
+        self.0.seq
+    }
+    /// `run.created`, `run.started`, `step.started`, `token`, `tool.call`, `tool.result`,
+    /// `step.completed`, `run.completed`, `run.failed`, `run.cancelled`.
+    #[graphql(name = "type")]
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    /// The payload (`{"delta": "..."}` for tokens).
+    async fn data(&self) -> Json<Value> {
+        Json(self.0.data.clone())
+    }
+    /// The run.
+    async fn run_id(&self) -> ID {
+        ID(self.0.run_id.clone())
+    }
+    /// When it was appended.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+}
+
+/// Subscription root.
+#[derive(Default)]
+pub struct Subscription;
+
+#[Subscription]
+impl Subscription {
+    /// The run's events after `after` (all of them by default), then live ones; the
+    /// subscription completes after the run's last event.
+    async fn run_events(
+        &self,
+        ctx: &Context<'_>,
+        run_id: ID,
+        after: Option<i64>,
+    ) -> Result<impl Stream<Item = Result<RunEvent>>> {
+        let run = svc::get(db(ctx), principal(ctx), &run_id).await?;
+        let bus = ctx.data_unchecked::<Arc<Bus>>().clone();
+        let events = reader::follow(db(ctx).clone(), bus, run.id, after.unwrap_or(0).max(0));
+        Ok(events.map(|e| e.map(RunEvent).map_err(Into::into)))
+    }
+
+    /// Every status change of the organisation's runs that matches `filter`.
+    async fn run_updates(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<RunFilter>,
+    ) -> Result<impl Stream<Item = Run>> {
+        let p = principal(ctx);
+        p.require(crate::auth::Scope::RunsRead)?;
+        let filter: svc::RunFilter = filter.unwrap_or_default().into();
+        let rx = ctx.data_unchecked::<Arc<Bus>>().subscribe_org(&p.org_id);
+        Ok(BroadcastStream::new(rx).filter_map(move |r| {
+            let keep = r.ok().filter(|run| svc::matches(&filter, run));
+            async move { keep.map(|run| Run((*run).clone())) }
+        }))
+    }
+}

@@ -1,0 +1,3 @@
+//! Background work drained from the database: the run workers.
+
+pub mod worker;

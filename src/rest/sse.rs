@@ -1,0 +1,56 @@
+//! Streaming REST routes: a subscription's results written as Server-Sent Events, each
+//! with `id:` (the item's `seq`), `event:` (its `type`) and `data:` (its `data`), with
+//! heartbeats while idle. An error before the first item is a problem+json answer.
+
+use super::exec::graphql_error_to_problem;
+use crate::state::AppState;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use serde_json::Value;
+use std::convert::Infallible;
+use std::time::Duration;
+
+/// How long to wait for a subscription's first result to tell an access error from a
+/// quiet stream.
+const FIRST_ITEM_WAIT: Duration = Duration::from_millis(100);
+/// Heartbeat interval (an SSE comment) on idle streams.
+pub const HEARTBEAT: Duration = Duration::from_secs(15);
+
+fn event_of(resp: async_graphql::Response, field: &str) -> Event {
+    if let Some(err) = resp.errors.first() {
+        return Event::default()
+            .event("error")
+            .data(serde_json::json!({ "message": err.message }).to_string());
+    }
+    let data = resp.data.into_json().unwrap_or(Value::Null);
+    let item = &data[field];
+    let mut event = Event::default().data(item["data"].to_string());
+    if let Some(kind) = item["type"].as_str() {
+        event = event.event(kind);
+    }
+    if let Some(seq) = item["seq"].as_i64() {
+        event = event.id(seq.to_string());
+    }
+    event
+}
+
+/// Runs the subscription and answers with its SSE stream; `field` is its root field.
+pub async fn respond(state: &AppState, gql: async_graphql::Request, field: String) -> Response {
+    let mut stream = state.schema.execute_stream(gql).boxed();
+    let first = match tokio::time::timeout(FIRST_ITEM_WAIT, stream.next()).await {
+        Ok(Some(resp)) if !resp.errors.is_empty() => {
+            return graphql_error_to_problem(&resp.errors[0])
+        }
+        Ok(Some(resp)) => Some(resp),
+        Ok(None) | Err(_) => None,
+    };
+    let field2 = field.clone();
+    let events = futures::stream::iter(first)
+        .map(move |r| event_of(r, &field2))
+        .chain(stream.map(move |r| event_of(r, &field)))
+        .map(Ok::<_, Infallible>);
+    Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(HEARTBEAT))
+        .into_response()
+}

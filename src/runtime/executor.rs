@@ -1,0 +1,391 @@
+//! The executor: runs one leased run to its end. It loops model step → tool steps →
+//! model step until the model answers without tool calls (or `max_steps`), streaming
+//! every token into the run's event log, and it always ends the run: `completed`,
+//! `failed` (with `error.code`) or `cancelled`.
+
+use super::prompt;
+use super::providers::{ChatRequest, Message, Providers, StreamEvent, ToolCall};
+use super::steps::{NewStep, Step, StepResult};
+use super::tools::{self, HttpTool};
+use crate::config::Config;
+use crate::error::{AppError, AppResult};
+use crate::events::bus::Bus;
+use crate::events::log::RunLog;
+use crate::events::{
+    RUN_CANCELLED, RUN_COMPLETED, RUN_FAILED, RUN_STARTED, TOKEN, TOOL_CALL, TOOL_RESULT,
+};
+use entity::{agent_versions, runs};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Everything an executor needs; cheap to clone.
+#[derive(Clone)]
+pub struct Executor {
+    /// The database.
+    pub db: DatabaseConnection,
+    /// The event bus.
+    pub bus: Arc<Bus>,
+    /// Model providers.
+    pub providers: Arc<Providers>,
+    /// Client for HTTP tools.
+    pub http: reqwest::Client,
+    /// Configuration (limits, prices).
+    pub config: Arc<Config>,
+}
+
+/// How a run ended.
+enum Outcome {
+    Completed(String),
+    Failed { code: String, message: String },
+    Cancelled,
+}
+
+impl Outcome {
+    fn failed(code: &str, message: impl Into<String>) -> Self {
+        Self::Failed {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<AppError> for Outcome {
+    fn from(err: AppError) -> Self {
+        tracing::error!(error = ?err, "run failed on an internal error");
+        Self::failed("internal", "the run failed on an internal error")
+    }
+}
+
+/// Token totals of a run.
+#[derive(Default)]
+struct Totals {
+    input: u64,
+    output: u64,
+    cost: f64,
+}
+
+impl Executor {
+    /// Executes a run this instance (`owner`) has leased, to its end.
+    pub async fn execute(&self, run: runs::Model, owner: &str) {
+        let id = run.id.clone();
+        if let Err(err) = self.execute_inner(run, owner).await {
+            tracing::error!(run_id = %id, error = ?err, "could not record the end of a run");
+        }
+        self.bus.forget(&id);
+    }
+
+    async fn execute_inner(&self, run: runs::Model, owner: &str) -> AppResult<()> {
+        let cancel = self.bus.cancel_token(&run.id);
+        if run.cancel_requested {
+            cancel.cancel();
+        }
+        let mut log = RunLog::open(&self.db, &run.id, &run.org_id).await?;
+        log.append(
+            &self.db,
+            &self.bus,
+            RUN_STARTED,
+            json!({ "attempt": run.attempts }),
+        )
+        .await?;
+        self.bus.publish_run(run.clone());
+        let started = Instant::now();
+        let mut totals = Totals::default();
+        let limit = Duration::from_secs(self.config.runs.timeout_secs);
+        let outcome = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => Outcome::Cancelled,
+            res = tokio::time::timeout(limit, self.run_loop(&run, &mut log, &mut totals)) => match res {
+                Ok(outcome) => outcome,
+                Err(_) => Outcome::failed("timeout", format!("the run did not finish within {} s", limit.as_secs())),
+            },
+        };
+        self.finish(run, owner, &mut log, outcome, totals, started.elapsed())
+            .await
+    }
+
+    async fn run_loop(&self, run: &runs::Model, log: &mut RunLog, totals: &mut Totals) -> Outcome {
+        match self.steps(run, log, totals).await {
+            Ok(outcome) => outcome,
+            Err(err) => err.into(),
+        }
+    }
+
+    async fn steps(
+        &self,
+        run: &runs::Model,
+        log: &mut RunLog,
+        totals: &mut Totals,
+    ) -> AppResult<Outcome> {
+        let version = agent_versions::Entity::find()
+            .filter(agent_versions::Column::AgentId.eq(&run.agent_id))
+            .filter(agent_versions::Column::Version.eq(run.agent_version))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!(
+                    "agent version {} missing",
+                    run.agent_version
+                ))
+            })?;
+        let snap = &version.snapshot;
+        let model = snap["model"].as_str().unwrap_or_default().to_owned();
+        let (provider, model_name) = match self.providers.resolve(&model, run.test_mode) {
+            Ok(p) => p,
+            Err(e) => return Ok(Outcome::failed(e.code, e.message)),
+        };
+        let system = match prompt::render(snap["instructions"].as_str().unwrap_or_default(), run) {
+            Ok(s) => s,
+            Err(message) => return Ok(Outcome::failed("template_error", message)),
+        };
+        let settings = snap["model_settings"].clone();
+        let tools: Vec<HttpTool> = tools::from_snapshot(&snap["tools"]);
+        let specs = tools.iter().map(HttpTool::spec).collect::<Vec<_>>();
+        let mut messages = vec![Message::System(system)];
+        messages.extend(prompt::history(&self.db, run).await?);
+        messages.push(Message::User(run.input.clone()));
+        let max_steps = settings["max_steps"]
+            .as_u64()
+            .unwrap_or(self.config.runs.max_steps as u64)
+            .max(1);
+        let mut position = 0;
+        for _ in 0..max_steps {
+            position += 1;
+            let input = json!({ "model": model, "messages": messages.len(), "tools": specs.len() });
+            let step = Step::start(
+                &self.db,
+                &self.bus,
+                log,
+                run,
+                NewStep {
+                    position,
+                    kind: "llm",
+                    name: Some(&model),
+                    input,
+                },
+            )
+            .await?;
+            let req = ChatRequest {
+                model: model_name.clone(),
+                messages: messages.clone(),
+                tools: specs.clone(),
+                settings: settings.clone(),
+            };
+            let (tx, mut rx) = mpsc::channel(256);
+            let step_id = step.id().to_owned();
+            let mut text = String::new();
+            let mut calls: Vec<ToolCall> = Vec::new();
+            let mut usage = (0, 0);
+            let mut stored: AppResult<()> = Ok(());
+            let (res, ()) = tokio::join!(provider.stream(req, tx), async {
+                while let Some(ev) = rx.recv().await {
+                    match ev {
+                        StreamEvent::Token(t) => {
+                            text.push_str(&t);
+                            if stored.is_ok() {
+                                stored = log
+                                    .append(
+                                        &self.db,
+                                        &self.bus,
+                                        TOKEN,
+                                        json!({ "delta": t, "step_id": step_id }),
+                                    )
+                                    .await
+                                    .map(|_| ());
+                            }
+                        }
+                        StreamEvent::ToolCall(c) => calls.push(c),
+                        StreamEvent::Usage { input, output } => usage = (input, output),
+                    }
+                }
+            });
+            stored?;
+            let cost = self.config.runs.cost(&model, usage.0, usage.1);
+            totals.input += usage.0;
+            totals.output += usage.1;
+            totals.cost += cost;
+            let calls_json: Vec<Value> = calls
+                .iter()
+                .map(|c| json!({ "id": c.id, "name": c.name, "arguments": c.arguments }))
+                .collect();
+            let error = res
+                .as_ref()
+                .err()
+                .map(|e| json!({ "code": e.code, "message": e.message }));
+            let output = json!({ "text": text, "tool_calls": calls_json });
+            step.finish(
+                &self.db,
+                &self.bus,
+                log,
+                StepResult {
+                    output,
+                    tokens_input: usage.0,
+                    tokens_output: usage.1,
+                    cost,
+                    error,
+                },
+            )
+            .await?;
+            if let Err(e) = res {
+                return Ok(Outcome::failed(e.code, e.message));
+            }
+            if calls.is_empty() {
+                return Ok(Outcome::Completed(text));
+            }
+            messages.push(Message::Assistant {
+                content: text,
+                tool_calls: calls.clone(),
+            });
+            for call in calls {
+                position += 1;
+                let content = self.tool_step(run, log, position, &tools, &call).await?;
+                messages.push(Message::Tool {
+                    call_id: call.id,
+                    name: call.name,
+                    content,
+                });
+            }
+        }
+        Ok(Outcome::failed(
+            "max_steps_exceeded",
+            format!("the agent did not answer within {max_steps} model steps"),
+        ))
+    }
+
+    /// One tool call as a step; its answer (or error) is what the model sees next.
+    async fn tool_step(
+        &self,
+        run: &runs::Model,
+        log: &mut RunLog,
+        position: i32,
+        tools: &[HttpTool],
+        call: &ToolCall,
+    ) -> AppResult<String> {
+        log.append(
+            &self.db,
+            &self.bus,
+            TOOL_CALL,
+            json!({ "call_id": call.id, "name": call.name, "arguments": call.arguments }),
+        )
+        .await?;
+        let input = json!({ "call_id": call.id, "arguments": call.arguments });
+        let step = Step::start(
+            &self.db,
+            &self.bus,
+            log,
+            run,
+            NewStep {
+                position,
+                kind: "tool",
+                name: Some(&call.name),
+                input,
+            },
+        )
+        .await?;
+        let result = match tools.iter().find(|t| t.name == call.name) {
+            Some(tool) => tools::call(&self.http, tool, &call.arguments).await,
+            None => Err(format!("the agent has no tool named `{}`", call.name)),
+        };
+        let (content, output, error) = match &result {
+            Ok(text) => (text.clone(), json!({ "result": text }), None),
+            Err(msg) => (
+                format!("error: {msg}"),
+                json!({ "error": msg }),
+                Some(json!({ "code": "tool_error", "message": msg })),
+            ),
+        };
+        log.append(&self.db, &self.bus, TOOL_RESULT, json!({ "call_id": call.id, "name": call.name, "ok": result.is_ok(), "output": content })).await?;
+        step.finish(
+            &self.db,
+            &self.bus,
+            log,
+            StepResult {
+                output,
+                error,
+                ..Default::default()
+            },
+        )
+        .await?;
+        Ok(content)
+    }
+
+    async fn finish(
+        &self,
+        run: runs::Model,
+        owner: &str,
+        log: &mut RunLog,
+        outcome: Outcome,
+        totals: Totals,
+        elapsed: Duration,
+    ) -> AppResult<()> {
+        let duration_ms = elapsed.as_millis() as i64;
+        let (status, output, error, kind) = match &outcome {
+            Outcome::Completed(text) => ("completed", Some(text.clone()), None, RUN_COMPLETED),
+            Outcome::Failed { code, message } => (
+                "failed",
+                None,
+                Some(json!({ "code": code, "message": message })),
+                RUN_FAILED,
+            ),
+            Outcome::Cancelled => ("cancelled", None, None, RUN_CANCELLED),
+        };
+        let now = crate::service::now();
+        // Steps cut short by a cancel or timeout end with the run.
+        entity::run_steps::Entity::update_many()
+            .col_expr(
+                entity::run_steps::Column::Status,
+                Expr::value(if status == "cancelled" {
+                    "cancelled"
+                } else {
+                    "failed"
+                }),
+            )
+            .col_expr(entity::run_steps::Column::CompletedAt, Expr::value(now))
+            .filter(entity::run_steps::Column::RunId.eq(&run.id))
+            .filter(entity::run_steps::Column::Status.eq("running"))
+            .exec(&self.db)
+            .await?;
+        let updated = runs::Entity::update_many()
+            .col_expr(runs::Column::Status, Expr::value(status))
+            .col_expr(runs::Column::Output, Expr::value(output.clone()))
+            .col_expr(runs::Column::Error, Expr::value(error.clone()))
+            .col_expr(runs::Column::TokensInput, Expr::value(totals.input as i64))
+            .col_expr(
+                runs::Column::TokensOutput,
+                Expr::value(totals.output as i64),
+            )
+            .col_expr(runs::Column::Cost, Expr::value(totals.cost))
+            .col_expr(runs::Column::CompletedAt, Expr::value(now))
+            .col_expr(runs::Column::DurationMs, Expr::value(duration_ms))
+            .col_expr(
+                runs::Column::LeaseOwner,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(runs::Column::Id.eq(&run.id))
+            .filter(runs::Column::LeaseOwner.eq(owner))
+            .exec(&self.db)
+            .await?;
+        if updated.rows_affected == 0 {
+            // The lease was lost (reaped as worker_lost); that outcome stands.
+            return Ok(());
+        }
+        let data = json!({
+            "output": output,
+            "error": error,
+            "tokens": { "input": totals.input, "output": totals.output },
+            "cost": totals.cost,
+            "duration_ms": duration_ms,
+        });
+        log.append(&self.db, &self.bus, kind, data).await?;
+        if let Some(run) = runs::Entity::find_by_id(run.id.clone())
+            .one(&self.db)
+            .await?
+        {
+            self.bus.publish_run(run);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,8 @@
+//! The agent runtime: model providers, tools, prompts and the executor that runs the
+//! model/tool loop of one run.
+
+pub mod executor;
+pub mod prompt;
+pub mod providers;
+pub mod steps;
+pub mod tools;

@@ -1,0 +1,115 @@
+//! HTTP tools: the model's arguments are checked against the tool's JSON Schema, then
+//! POSTed as JSON to the tool's URL with a timeout. Whatever goes wrong becomes an error
+//! text the model sees in the next step; it never crashes the run.
+
+use super::providers::ToolSpec;
+use serde::Deserialize;
+use serde_json::Value;
+use std::time::Duration;
+
+/// Longest tool answer given to the model, in bytes.
+pub const MAX_RESULT_BYTES: usize = 16 * 1024;
+/// Default tool timeout.
+pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+
+/// A tool as stored on an agent.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpTool {
+    /// Tool name the model calls.
+    pub name: String,
+    /// What it does (for the model).
+    #[serde(default)]
+    pub description: String,
+    /// Where to POST the arguments.
+    pub url: String,
+    /// JSON Schema of the arguments.
+    #[serde(default)]
+    pub parameters: Option<Value>,
+    /// Timeout in milliseconds.
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+}
+
+impl HttpTool {
+    /// The tool as the model sees it.
+    pub fn spec(&self) -> ToolSpec {
+        ToolSpec {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            parameters: self
+                .parameters
+                .clone()
+                .unwrap_or_else(|| serde_json::json!({ "type": "object", "properties": {} })),
+        }
+    }
+}
+
+/// The tools of an agent snapshot (malformed entries are skipped; agents are validated
+/// when saved).
+pub fn from_snapshot(tools: &Value) -> Vec<HttpTool> {
+    tools
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| serde_json::from_value(t.clone()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Calls a tool. `Ok` is the tool's JSON answer as text; `Err` says what went wrong.
+pub async fn call(
+    http: &reqwest::Client,
+    tool: &HttpTool,
+    arguments: &str,
+) -> Result<String, String> {
+    let args: Value = serde_json::from_str(if arguments.trim().is_empty() {
+        "{}"
+    } else {
+        arguments
+    })
+    .map_err(|e| format!("the arguments are not valid JSON: {e}"))?;
+    if let Some(schema) = &tool.parameters {
+        let validator = jsonschema::validator_for(schema)
+            .map_err(|e| format!("the tool's parameter schema is invalid: {e}"))?;
+        let problems: Vec<String> = validator
+            .iter_errors(&args)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        if !problems.is_empty() {
+            return Err(format!(
+                "the arguments do not match the tool's schema: {}",
+                problems.join("; ")
+            ));
+        }
+    }
+    let timeout = Duration::from_millis(tool.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS));
+    let res = http
+        .post(&tool.url)
+        .timeout(timeout)
+        .json(&args)
+        .send()
+        .await
+        .map_err(|e| {
+            if e.is_timeout() {
+                format!("the tool did not answer within {} ms", timeout.as_millis())
+            } else {
+                format!("the tool could not be reached: {e}")
+            }
+        })?;
+    let status = res.status();
+    let body = res
+        .bytes()
+        .await
+        .map_err(|e| format!("the tool's answer could not be read: {e}"))?;
+    let text = String::from_utf8_lossy(&body[..body.len().min(MAX_RESULT_BYTES)]).into_owned();
+    if !status.is_success() {
+        return Err(format!(
+            "the tool answered HTTP {}: {text}",
+            status.as_u16()
+        ));
+    }
+    serde_json::from_slice::<Value>(&body)
+        .map_err(|_| format!("the tool's answer is not JSON: {text}"))?;
+    Ok(text)
+}

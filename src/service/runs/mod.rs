@@ -1,0 +1,348 @@
+//! Runs: triggered on an agent, executed by workers, cancelled, listed and read with
+//! their trace. Conversation rules (`multitask`) live here.
+
+pub mod lease;
+
+use super::pagination::{self, Keyset, Kind, Page, PageArgs, Sort, SortValue};
+use crate::auth::{Principal, Scope};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::events::bus::Bus;
+use crate::events::log::RunLog;
+use crate::events::{RUN_CANCELLED, RUN_CREATED};
+use crate::ids;
+use chrono::{DateTime, Utc};
+use entity::run_steps;
+use entity::runs::{self, Column, Entity, Model};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
+};
+use serde_json::{json, Value};
+
+/// Largest run input, in characters.
+pub const MAX_INPUT: usize = 100_000;
+
+/// What to do when the conversation already has a run in progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Multitask {
+    /// Queue behind it (runs of one conversation execute in order).
+    #[default]
+    Enqueue,
+    /// Refuse with `conflict`.
+    Reject,
+    /// Cancel it, then queue.
+    Interrupt,
+}
+
+/// A request to run an agent.
+#[derive(Debug, Clone, Default)]
+pub struct RunRequest {
+    /// The user's message.
+    pub input: String,
+    /// Channel (`whatsapp`, `web`, ...).
+    pub channel: Option<String>,
+    /// The end user.
+    pub user_id: Option<String>,
+    /// An explicit conversation id (otherwise user + channel make the conversation).
+    pub session_id: Option<String>,
+    /// Free-form metadata, available to the instructions template.
+    pub metadata: Option<Value>,
+    /// The conversation policy.
+    pub multitask: Multitask,
+}
+
+/// Run statuses that are not final.
+pub const ACTIVE: &[&str] = &["queued", "running", "waiting_for_approval"];
+/// Every run status.
+pub const STATUSES: &[&str] = &[
+    "queued",
+    "running",
+    "waiting_for_approval",
+    "completed",
+    "failed",
+    "cancelled",
+];
+
+/// Filters on run lists.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    /// Runs of this agent.
+    pub agent_id: Option<String>,
+    /// Runs in any of these statuses.
+    pub status: Vec<String>,
+    /// Runs on this channel.
+    pub channel: Option<String>,
+    /// Runs of this end user.
+    pub user_id: Option<String>,
+    /// Created at or after.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_before: Option<DateTime<Utc>>,
+}
+
+impl Keyset for Model {
+    type Entity = Entity;
+    type Field = ();
+    fn column(_: ()) -> Column {
+        Column::CreatedAt
+    }
+    fn id_column() -> Column {
+        Column::Id
+    }
+    fn field_name(_: ()) -> &'static str {
+        "created_at"
+    }
+    fn kind(_: ()) -> Kind {
+        Kind::Time
+    }
+    fn value(&self, _: ()) -> SortValue {
+        SortValue::Time(self.created_at)
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+fn validate(req: &RunRequest) -> AppResult<()> {
+    let mut errors = Vec::new();
+    let n = req.input.chars().count();
+    if req.input.trim().is_empty() {
+        errors.push(FieldError::new("/input", "must not be empty"));
+    } else if n > MAX_INPUT {
+        errors.push(FieldError::new(
+            "/input",
+            format!("must be at most {MAX_INPUT} characters, not {n}"),
+        ));
+    }
+    for (pointer, v) in [
+        ("/channel", &req.channel),
+        ("/user_id", &req.user_id),
+        ("/session_id", &req.session_id),
+    ] {
+        if v.as_ref()
+            .is_some_and(|v| v.trim().is_empty() || v.len() > 200)
+        {
+            errors.push(FieldError::new(pointer, "must be 1 to 200 characters"));
+        }
+    }
+    if req.metadata.as_ref().is_some_and(|m| !m.is_object()) {
+        errors.push(FieldError::new("/metadata", "must be a JSON object"));
+    }
+    AppError::from_field_errors(errors)
+}
+
+/// The conversation a run belongs to: its agent and session, or its agent, user and
+/// channel; a run with neither is a conversation of its own.
+fn session_key(agent_id: &str, run_id: &str, req: &RunRequest) -> String {
+    match (&req.session_id, &req.user_id, &req.channel) {
+        (Some(s), _, _) => format!("{agent_id}:s:{s}"),
+        (None, None, None) => format!("{agent_id}:r:{run_id}"),
+        (None, u, c) => format!(
+            "{agent_id}:u:{}:{}",
+            u.as_deref().unwrap_or(""),
+            c.as_deref().unwrap_or("")
+        ),
+    }
+}
+
+fn in_session(p: &Principal, key: &str) -> sea_orm::Select<Entity> {
+    Entity::find()
+        .filter(Column::OrgId.eq(&p.org_id))
+        .filter(Column::SessionKey.eq(key))
+        .filter(Column::Status.is_in(ACTIVE.iter().copied()))
+}
+
+/// Queues a run of an agent (event `run.created`) and wakes a worker.
+pub async fn create(
+    db: &DatabaseConnection,
+    bus: &Bus,
+    p: &Principal,
+    agent_id: &str,
+    req: RunRequest,
+) -> AppResult<Model> {
+    p.require(Scope::RunsWrite)?;
+    validate(&req)?;
+    let agent = super::agents::find(db, p, agent_id).await?;
+    let id = ids::new_id(ids::RUN);
+    let key = session_key(&agent.id, &id, &req);
+    match req.multitask {
+        Multitask::Enqueue => {}
+        Multitask::Reject => {
+            if let Some(busy) = in_session(p, &key).one(db).await? {
+                return Err(AppError::Conflict(format!(
+                    "the conversation already has run {} ({}); retry later or use multitask `enqueue` or `interrupt`",
+                    busy.id, busy.status
+                )));
+            }
+        }
+        Multitask::Interrupt => {
+            for busy in in_session(p, &key).all(db).await? {
+                request_cancel(db, bus, busy).await?;
+            }
+        }
+    }
+    let now = super::now();
+    let run = runs::ActiveModel {
+        id: Set(id.clone()),
+        org_id: Set(p.org_id.clone()),
+        agent_id: Set(agent.id.clone()),
+        agent_version: Set(agent.version),
+        status: Set("queued".into()),
+        input: Set(req.input),
+        output: Set(None),
+        channel: Set(req.channel),
+        user_id: Set(req.user_id),
+        session_id: Set(req.session_id),
+        session_key: Set(key),
+        error: Set(None),
+        tokens_input: Set(0),
+        tokens_output: Set(0),
+        cost: Set(0.0),
+        metadata: Set(req.metadata.unwrap_or_else(|| json!({}))),
+        test_mode: Set(p.test_mode),
+        cancel_requested: Set(false),
+        lease_owner: Set(None),
+        lease_expires_at: Set(None),
+        attempts: Set(0),
+        created_at: Set(now),
+        started_at: Set(None),
+        completed_at: Set(None),
+        duration_ms: Set(None),
+    };
+    let txn = db.begin().await?;
+    let run = run.insert(&txn).await?;
+    let mut log = RunLog::new(&run.id, &run.org_id);
+    let event = log
+        .store(&txn, RUN_CREATED, json!({ "run_id": run.id, "agent_id": run.agent_id, "agent_version": run.agent_version }))
+        .await?;
+    txn.commit().await?;
+    bus.publish_event(event);
+    bus.publish_run(run.clone());
+    bus.notify_work();
+    Ok(run)
+}
+
+/// One run of the caller's organisation.
+pub async fn get(db: &impl ConnectionTrait, p: &Principal, id: &str) -> AppResult<Model> {
+    p.require(Scope::RunsRead)?;
+    Entity::find_by_id(id.to_owned())
+        .filter(Column::OrgId.eq(&p.org_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("run {id} not found")))
+}
+
+/// A page of the caller's runs, newest first unless `sort` says otherwise.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    p: &Principal,
+    f: &RunFilter,
+    desc: bool,
+    args: &PageArgs,
+) -> AppResult<Page<Model>> {
+    p.require(Scope::RunsRead)?;
+    let mut select = Entity::find().filter(Column::OrgId.eq(&p.org_id));
+    if let Some(v) = &f.agent_id {
+        select = select.filter(Column::AgentId.eq(v));
+    }
+    if !f.status.is_empty() {
+        if let Some(bad) = f.status.iter().find(|s| !STATUSES.contains(&s.as_str())) {
+            return Err(AppError::BadRequest(format!(
+                "unknown run status `{bad}`; statuses: {}",
+                STATUSES.join(", ")
+            )));
+        }
+        select = select.filter(Column::Status.is_in(f.status.iter().cloned()));
+    }
+    if let Some(v) = &f.channel {
+        select = select.filter(Column::Channel.eq(v));
+    }
+    if let Some(v) = &f.user_id {
+        select = select.filter(Column::UserId.eq(v));
+    }
+    if let Some(v) = f.created_after {
+        select = select.filter(Column::CreatedAt.gte(v));
+    }
+    if let Some(v) = f.created_before {
+        select = select.filter(Column::CreatedAt.lt(v));
+    }
+    pagination::paginate(db, select, &[Sort { field: (), desc }], args).await
+}
+
+/// Whether a run matches a filter (for live updates; lists filter in SQL).
+pub fn matches(f: &RunFilter, run: &Model) -> bool {
+    f.agent_id.as_ref().is_none_or(|v| *v == run.agent_id)
+        && (f.status.is_empty() || f.status.contains(&run.status))
+        && f.channel
+            .as_ref()
+            .is_none_or(|v| Some(v) == run.channel.as_ref())
+        && f.user_id
+            .as_ref()
+            .is_none_or(|v| Some(v) == run.user_id.as_ref())
+        && f.created_after.is_none_or(|v| run.created_at >= v)
+        && f.created_before.is_none_or(|v| run.created_at < v)
+}
+
+/// The steps of a run, in order.
+pub async fn steps(db: &impl ConnectionTrait, run: &Model) -> AppResult<Vec<run_steps::Model>> {
+    Ok(run_steps::Entity::find()
+        .filter(run_steps::Column::RunId.eq(&run.id))
+        .order_by_asc(run_steps::Column::Position)
+        .all(db)
+        .await?)
+}
+
+/// Cancels a run: a queued run ends at once; a running one is told to stop (its
+/// executor ends it `cancelled` within moments). A finished run is a `conflict`.
+pub async fn cancel(
+    db: &DatabaseConnection,
+    bus: &Bus,
+    p: &Principal,
+    id: &str,
+) -> AppResult<Model> {
+    p.require(Scope::RunsWrite)?;
+    let run = get(db, p, id).await?;
+    if !ACTIVE.contains(&run.status.as_str()) {
+        return Err(AppError::Conflict(format!(
+            "run {id} already ended ({})",
+            run.status
+        )));
+    }
+    request_cancel(db, bus, run).await?;
+    get(db, p, id).await
+}
+
+async fn request_cancel(db: &DatabaseConnection, bus: &Bus, run: Model) -> AppResult<()> {
+    let now = super::now();
+    // A queued run has no executor: end it here, guarded on it still being queued.
+    let ended = Entity::update_many()
+        .col_expr(Column::Status, Expr::value("cancelled"))
+        .col_expr(Column::CancelRequested, Expr::value(true))
+        .col_expr(Column::CompletedAt, Expr::value(now))
+        .filter(Column::Id.eq(&run.id))
+        .filter(Column::Status.eq("queued"))
+        .exec(db)
+        .await?;
+    if ended.rows_affected == 1 {
+        let mut log = RunLog::open(db, &run.id, &run.org_id).await?;
+        log.append(
+            db,
+            bus,
+            RUN_CANCELLED,
+            json!({ "reason": "cancelled before it started" }),
+        )
+        .await?;
+        if let Some(run) = Entity::find_by_id(run.id.clone()).one(db).await? {
+            bus.publish_run(run);
+        }
+        return Ok(());
+    }
+    Entity::update_many()
+        .col_expr(Column::CancelRequested, Expr::value(true))
+        .filter(Column::Id.eq(&run.id))
+        .exec(db)
+        .await?;
+    bus.cancel(&run.id);
+    Ok(())
+}

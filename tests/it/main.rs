@@ -11,5 +11,7 @@ mod graphql;
 mod graphql_http_audit;
 mod pagination;
 mod rest_graphql_parity;
+mod runs;
 mod schema_drift;
 mod server;
+mod streaming;

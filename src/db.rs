@@ -14,18 +14,18 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
-    let db = Database::connect(opts).await?;
     if !config.is_postgres() {
-        // WAL lets readers proceed while one writer writes; busy_timeout makes writers
-        // queue instead of failing with SQLITE_BUSY.
-        for pragma in [
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA busy_timeout=5000",
-            "PRAGMA synchronous=NORMAL",
-        ] {
-            db.execute_unprepared(pragma).await?;
-        }
+        // Per-connection settings, so every pooled connection gets them: WAL lets
+        // readers proceed while one writer writes; busy_timeout makes writers queue
+        // instead of failing with SQLITE_BUSY; NORMAL sync is durable under WAL.
+        opts.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(5))
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .foreign_keys(true)
+        });
     }
+    let db = Database::connect(opts).await?;
     Ok(db)
 }
 

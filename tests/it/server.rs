@@ -238,3 +238,67 @@ async fn invalid_configuration_is_refused_at_boot() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("database_url"));
 }
+
+async fn run_status(api: &Api, id: &str) -> String {
+    api.get(&format!("/v1/runs/{id}"), 200).await["status"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_run_whose_server_was_killed_does_not_stay_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let key = "os_live_killkillkillkillkillkill0001";
+    let start = || {
+        command(&sqlite_url(&dir))
+            .env("ORCHSTACK_LISTEN", format!("127.0.0.1:{port}"))
+            .env("ORCHSTACK_BOOTSTRAP_KEY", key)
+            .env("ORCHSTACK_WORKER__LEASE_TTL_SECS", "3")
+            .env("ORCHSTACK_WORKER__REAP_INTERVAL_SECS", "1")
+            .spawn()
+            .unwrap()
+    };
+    let mut child = start();
+    wait_ready(&base).await;
+    let api = Api { base: base.clone(), key: Some(key.into()), http: reqwest::Client::new() };
+    let agent = api
+        .post(
+            "/v1/agents",
+            json!({ "name": "slow", "model": "mock/echo", "model_settings": { "token_delay_ms": 200 } }),
+            201,
+        )
+        .await;
+    let input = "word ".repeat(100);
+    let run = api
+        .post(&format!("/v1/agents/{}/run", agent["id"].as_str().unwrap()), json!({ "input": input, "mode": "async" }), 202)
+        .await;
+    let id = run["run_id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while run_status(&api, &id).await != "running" {
+        assert!(Instant::now() < deadline, "the run never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().await.unwrap(); // SIGKILL: no chance to clean up
+    let _ = child.wait().await;
+
+    let child = start();
+    wait_ready(&base).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let status = run_status(&api, &id).await;
+        if status != "running" {
+            let run = api.get(&format!("/v1/runs/{id}"), 200).await;
+            assert_eq!(run["status"], "failed", "{run}");
+            assert_eq!(run["error"]["code"], "worker_lost", "{run}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the run stayed running after the restart");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Its event stream ends with the failure, so live views learn about it too.
+    let res = api.request(reqwest::Method::GET, &format!("/v1/runs/{id}/events")).send().await.unwrap();
+    let text = res.text().await.unwrap();
+    let last = text.trim_end().rsplit("\n\n").next().unwrap_or_default();
+    assert!(last.contains("event: run.failed") && last.contains("worker_lost"), "{text}");
+    stop(child).await;
+}

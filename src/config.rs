@@ -16,6 +16,8 @@ pub struct Config {
     pub listen: String,
     /// sea-orm database URL: SQLite by default, PostgreSQL when `postgres://`.
     pub database_url: String,
+    /// PostgreSQL schema to use instead of `public` (tables are created there).
+    pub database_schema: Option<String>,
     /// Redis URL for shared state between instances (optional).
     pub redis_url: Option<String>,
     /// When set and the database has no API key yet, the default organisation is
@@ -143,6 +145,7 @@ impl Default for Config {
         Self {
             listen: "127.0.0.1:8080".into(),
             database_url: "sqlite://orchstack.db?mode=rwc".into(),
+            database_schema: None,
             redis_url: None,
             bootstrap_key: None,
             migrate_on_start: true,
@@ -202,6 +205,15 @@ impl Config {
             self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres"),
             "database_url must be an sqlite: or postgres:// URL"
         );
+        if let Some(schema) = &self.database_schema {
+            anyhow::ensure!(
+                !schema.is_empty()
+                    && schema
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "database_schema must be lower-case letters, digits and _"
+            );
+        }
         if let Some(key) = &self.bootstrap_key {
             anyhow::ensure!(
                 crate::auth::keys::looks_like_key(key),

@@ -25,6 +25,9 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 .foreign_keys(true)
         });
     }
+    if let (true, Some(schema)) = (config.is_postgres(), &config.database_schema) {
+        opts.set_schema_search_path(schema.clone());
+    }
     let db = Database::connect(opts).await?;
     Ok(db)
 }

@@ -44,6 +44,10 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
     let auth =
         auth::Authenticator::new(db.clone(), Duration::from_secs(config.auth_cache_ttl_secs));
     let bus = Arc::new(events::bus::Bus::default());
+    let instance_id = ids::new_id("inst");
+    if let Some(url) = &config.redis_url {
+        events::redis::connect(url, &instance_id, &bus).await?;
+    }
     let providers = Arc::new(runtime::providers::Providers::new(&config.providers));
     let executor = runtime::executor::Executor {
         db: db.clone(),
@@ -56,7 +60,6 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
     };
     let schema = graphql::build_schema(&config, db.clone(), auth.clone(), bus.clone());
     let rest = Arc::new(rest::RestApi::new(&schema)?);
-    let instance_id = ids::new_id("inst");
     let state = AppState {
         db,
         config,

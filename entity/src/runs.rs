@@ -2,7 +2,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A run and its lease. `session_key` groups the runs of one conversation.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "runs")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

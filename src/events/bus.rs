@@ -3,6 +3,7 @@
 //! Events are published only after they are stored, so a reader that replays the log
 //! and then follows the bus never sees a gap it cannot fill from the database.
 
+use super::redis::Message;
 use super::RunEvent;
 use entity::runs;
 use std::collections::HashMap;
@@ -46,6 +47,7 @@ impl<T: Clone> Topics<T> {
 
 /// The bus shared by the API and the workers of one instance.
 pub struct Bus {
+    remote: std::sync::OnceLock<super::redis::Remote>,
     runs: Topics<Arc<RunEvent>>,
     orgs: Topics<Arc<runs::Model>>,
     cancels: Mutex<HashMap<String, CancellationToken>>,
@@ -55,6 +57,7 @@ pub struct Bus {
 impl Default for Bus {
     fn default() -> Self {
         Self {
+            remote: std::sync::OnceLock::new(),
             runs: Topics::new(RUN_CHANNEL),
             orgs: Topics::new(ORG_CHANNEL),
             cancels: Mutex::new(HashMap::new()),
@@ -69,9 +72,32 @@ impl Bus {
         self.runs.subscribe(run_id)
     }
 
-    /// Publishes a stored event.
+    /// Publishes a stored event (here and, with Redis, on every instance).
     pub fn publish_event(&self, event: Arc<RunEvent>) {
+        if let Some(remote) = self.remote.get() {
+            remote.send(Message::Event((*event).clone()));
+        }
         self.runs.publish(&event.run_id.clone(), event);
+    }
+
+    /// Carries everything published from now on to the other instances too.
+    pub fn set_remote(&self, remote: super::redis::Remote) {
+        let _ = self.remote.set(remote);
+    }
+
+    /// Whether other instances hear what this one publishes.
+    pub fn is_shared(&self) -> bool {
+        self.remote.get().is_some()
+    }
+
+    /// Delivers another instance's message to this instance's subscribers.
+    pub fn deliver(&self, message: Message) {
+        match message {
+            Message::Event(e) => self.runs.publish(&e.run_id.clone(), Arc::new(e)),
+            Message::Run(r) => self.orgs.publish(&r.org_id.clone(), Arc::new(*r)),
+            Message::Cancel(id) => self.cancel_local(&id),
+            Message::Work => self.work.notify_one(),
+        }
     }
 
     /// Status changes of an organisation's runs.
@@ -81,11 +107,17 @@ impl Bus {
 
     /// Publishes a run's new state.
     pub fn publish_run(&self, run: runs::Model) {
+        if let Some(remote) = self.remote.get() {
+            remote.send(Message::Run(Box::new(run.clone())));
+        }
         self.orgs.publish(&run.org_id.clone(), Arc::new(run));
     }
 
-    /// Wakes a worker: a run was queued.
+    /// Wakes a worker (here or, with Redis, anywhere): a run was queued.
     pub fn notify_work(&self) {
+        if let Some(remote) = self.remote.get() {
+            remote.send(Message::Work);
+        }
         self.work.notify_one();
     }
 
@@ -100,8 +132,15 @@ impl Bus {
         map.entry(run_id.to_owned()).or_default().clone()
     }
 
-    /// Asks the executor of a run on this instance to stop.
+    /// Asks the executor of a run, on whichever instance, to stop.
     pub fn cancel(&self, run_id: &str) {
+        if let Some(remote) = self.remote.get() {
+            remote.send(Message::Cancel(run_id.to_owned()));
+        }
+        self.cancel_local(run_id);
+    }
+
+    fn cancel_local(&self, run_id: &str) {
         let map = self.cancels.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(token) = map.get(run_id) {
             token.cancel();

@@ -4,9 +4,10 @@
 pub mod bus;
 pub mod log;
 pub mod reader;
+pub mod redis;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// `run.created`: the run was accepted and queued.
@@ -36,7 +37,7 @@ pub fn is_terminal(kind: &str) -> bool {
 }
 
 /// One event of a run.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RunEvent {
     /// The run.
     pub run_id: String,

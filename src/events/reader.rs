@@ -9,7 +9,13 @@ use entity::run_events;
 use futures::Stream;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
+
+/// How often an idle reader re-reads the log when instances share a database but no bus.
+const LOCAL_POLL: Duration = Duration::from_millis(1000);
+/// The same with Redis carrying events between instances, or a single (SQLite) instance.
+const SHARED_POLL: Duration = Duration::from_secs(10);
 
 async fn stored_after(
     db: &DatabaseConnection,
@@ -45,7 +51,19 @@ pub fn follow(
             yield event;
         }
         while !done {
-            match live.recv().await {
+            // Without a shared bus, another instance's events arrive only through the
+            // log; with one, the poll is a safety net for lost messages.
+            let single_instance = db.get_database_backend() == sea_orm::DbBackend::Sqlite;
+            let poll = if bus.is_shared() || single_instance { SHARED_POLL } else { LOCAL_POLL };
+            let Ok(received) = tokio::time::timeout(poll, live.recv()).await else {
+                for event in stored_after(&db, &run_id, last).await? {
+                    last = event.seq;
+                    done = is_terminal(&event.kind);
+                    yield event;
+                }
+                continue;
+            };
+            match received {
                 Ok(event) if event.seq <= last => {}
                 Ok(event) if event.seq == last + 1 => {
                     last = event.seq;

@@ -33,12 +33,26 @@ fn init_logs() {
         .try_init();
 }
 
-/// The database the suite runs on: `DATABASE_URL` when it is PostgreSQL, else a fresh
-/// SQLite file per server.
-fn database(dir: &tempfile::TempDir) -> String {
+/// The database the suite runs on: `DATABASE_URL` when it is PostgreSQL (in a fresh
+/// schema per server, so one test's workers never pick up another test's runs), else a
+/// fresh SQLite file per server.
+async fn database(dir: &tempfile::TempDir) -> (String, Option<String>) {
     match std::env::var("DATABASE_URL") {
-        Ok(url) if url.starts_with("postgres") => url,
-        _ => format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
+        Ok(url) if url.starts_with("postgres") => {
+            let schema = orchstack::ids::new_id("t");
+            let db = sea_orm::Database::connect(&url)
+                .await
+                .expect("connect to PostgreSQL");
+            sea_orm::ConnectionTrait::execute_unprepared(&db, &format!("CREATE SCHEMA {schema}"))
+                .await
+                .expect("create the test schema");
+            let _ = db.close().await;
+            (url, Some(schema))
+        }
+        _ => (
+            format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
+            None,
+        ),
     }
 }
 
@@ -61,7 +75,9 @@ impl TestServer {
     /// Starts a server after letting the test adjust its configuration.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = test_config(database(&dir));
+        let (url, schema) = database(&dir).await;
+        let mut config = test_config(url);
+        config.database_schema = schema;
         adjust(&mut config);
         Self::start_config(config, Some(dir)).await
     }

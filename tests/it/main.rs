@@ -12,6 +12,7 @@ mod graphql_http_audit;
 mod pagination;
 mod rest_graphql_parity;
 mod runs;
+mod scale_out;
 mod schema_drift;
 mod server;
 mod streaming;

@@ -240,7 +240,10 @@ async fn invalid_configuration_is_refused_at_boot() {
 }
 
 async fn run_status(api: &Api, id: &str) -> String {
-    api.get(&format!("/v1/runs/{id}"), 200).await["status"].as_str().unwrap().to_owned()
+    api.get(&format!("/v1/runs/{id}"), 200).await["status"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -260,7 +263,11 @@ async fn a_run_whose_server_was_killed_does_not_stay_running() {
     };
     let mut child = start();
     wait_ready(&base).await;
-    let api = Api { base: base.clone(), key: Some(key.into()), http: reqwest::Client::new() };
+    let api = Api {
+        base: base.clone(),
+        key: Some(key.into()),
+        http: reqwest::Client::new(),
+    };
     let agent = api
         .post(
             "/v1/agents",
@@ -270,7 +277,11 @@ async fn a_run_whose_server_was_killed_does_not_stay_running() {
         .await;
     let input = "word ".repeat(100);
     let run = api
-        .post(&format!("/v1/agents/{}/run", agent["id"].as_str().unwrap()), json!({ "input": input, "mode": "async" }), 202)
+        .post(
+            &format!("/v1/agents/{}/run", agent["id"].as_str().unwrap()),
+            json!({ "input": input, "mode": "async" }),
+            202,
+        )
         .await;
     let id = run["run_id"].as_str().unwrap().to_owned();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -292,13 +303,23 @@ async fn a_run_whose_server_was_killed_does_not_stay_running() {
             assert_eq!(run["error"]["code"], "worker_lost", "{run}");
             break;
         }
-        assert!(Instant::now() < deadline, "the run stayed running after the restart");
+        assert!(
+            Instant::now() < deadline,
+            "the run stayed running after the restart"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Its event stream ends with the failure, so live views learn about it too.
-    let res = api.request(reqwest::Method::GET, &format!("/v1/runs/{id}/events")).send().await.unwrap();
+    let res = api
+        .request(reqwest::Method::GET, &format!("/v1/runs/{id}/events"))
+        .send()
+        .await
+        .unwrap();
     let text = res.text().await.unwrap();
     let last = text.trim_end().rsplit("\n\n").next().unwrap_or_default();
-    assert!(last.contains("event: run.failed") && last.contains("worker_lost"), "{text}");
+    assert!(
+        last.contains("event: run.failed") && last.contains("worker_lost"),
+        "{text}"
+    );
     stop(child).await;
 }

@@ -1,13 +1,28 @@
-//! GraphQL over WebSocket (`graphql-transport-ws`, and the legacy `graphql-ws`) at
-//! `/graphql/ws`. The API key comes in the `connection_init` payload
-//! (`{"authorization": "Bearer os_..."}`), since browsers cannot set headers on sockets.
+//! GraphQL over WebSocket at `/graphql/ws`. The `graphql-transport-ws` protocol is
+//! implemented here, with the close codes the protocol requires (4400 bad message, 4401
+//! subscribe before ack, 4403 rejected credentials, 4408 no `connection_init` in time,
+//! 4409 duplicate subscription id, 4429 second `connection_init`); the legacy
+//! `graphql-ws` (subscriptions-transport-ws) protocol is served by async-graphql. The
+//! API key comes in the `connection_init` payload (`{"authorization": "Bearer os_..."}`).
 
-use crate::auth::Authenticator;
+use super::RequestId;
+use crate::auth::{Authenticator, Principal};
 use crate::state::AppState;
-use async_graphql::Data;
+use async_graphql::{Data, Request as GqlRequest, Variables};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{State, WebSocketUpgrade};
 use axum::response::Response;
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// How long a client has to send `connection_init`.
+const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Upgrades to a GraphQL WebSocket.
 pub async fn handler(
@@ -17,21 +32,222 @@ pub async fn handler(
 ) -> Response {
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            let auth = state.auth.clone();
-            GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
-                .on_connection_init(move |payload| init(auth, payload))
-                .serve()
+        .on_upgrade(move |socket| async move {
+            let transport_ws = socket
+                .protocol()
+                .is_some_and(|p| p.as_bytes() == b"graphql-transport-ws");
+            if transport_ws {
+                Connection::new(state).serve(socket).await
+            } else {
+                let auth = state.auth.clone();
+                GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
+                    .on_connection_init(move |payload| async move {
+                        let mut data = Data::default();
+                        data.insert(authenticate(&auth, &payload).await?);
+                        Ok(data)
+                    })
+                    .serve()
+                    .await
+            }
         })
 }
 
-async fn init(auth: Authenticator, payload: serde_json::Value) -> async_graphql::Result<Data> {
+async fn authenticate(
+    auth: &Authenticator,
+    payload: &Value,
+) -> crate::error::AppResult<Arc<Principal>> {
     let header = payload
         .get("authorization")
         .or_else(|| payload.get("Authorization"))
-        .and_then(|v| v.as_str());
-    let principal = auth.authenticate(header).await?;
-    let mut data = Data::default();
-    data.insert(principal);
-    Ok(data)
+        .and_then(Value::as_str);
+    auth.authenticate(header).await
+}
+
+/// What the socket writer sends.
+enum Out {
+    Text(String),
+    Close(u16, String),
+}
+
+/// One `graphql-transport-ws` connection.
+struct Connection {
+    state: AppState,
+    principal: Option<Arc<Principal>>,
+    init_received: bool,
+    subscriptions: HashMap<String, JoinHandle<()>>,
+    request_id: String,
+}
+
+impl Connection {
+    fn new(state: AppState) -> Self {
+        Self {
+            state,
+            principal: None,
+            init_received: false,
+            subscriptions: HashMap::new(),
+            request_id: crate::ids::new_id("req"),
+        }
+    }
+
+    async fn serve(mut self, socket: WebSocket) {
+        let (mut sink, mut stream) = socket.split();
+        let (tx, mut rx) = mpsc::channel::<Out>(256);
+        let writer = tokio::spawn(async move {
+            while let Some(out) = rx.recv().await {
+                let (msg, last) = match out {
+                    Out::Text(t) => (Message::Text(t.into()), false),
+                    Out::Close(code, reason) => (
+                        Message::Close(Some(CloseFrame {
+                            code,
+                            reason: reason.into(),
+                        })),
+                        true,
+                    ),
+                };
+                if sink.send(msg).await.is_err() || last {
+                    break;
+                }
+            }
+            let _ = sink.close().await;
+        });
+        let deadline = tokio::time::sleep(INIT_TIMEOUT);
+        tokio::pin!(deadline);
+        loop {
+            let msg = tokio::select! {
+                msg = stream.next() => msg,
+                _ = &mut deadline, if !self.init_received => {
+                    let _ = tx.send(Out::Close(4408, "Connection initialisation timeout".into())).await;
+                    break;
+                }
+            };
+            let text = match msg {
+                Some(Ok(Message::Text(t))) => t.to_string(),
+                Some(Ok(Message::Binary(_))) => {
+                    let _ = tx
+                        .send(Out::Close(4400, "Binary messages are not supported".into()))
+                        .await;
+                    break;
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => continue,
+            };
+            if let Err((code, reason)) = self.handle(&text, &tx).await {
+                let _ = tx.send(Out::Close(code, reason)).await;
+                break;
+            }
+        }
+        for (_, task) in self.subscriptions.drain() {
+            task.abort();
+        }
+        drop(tx);
+        let _ = writer.await;
+    }
+
+    /// Handles one client message; `Err` closes the socket with that code and reason.
+    async fn handle(&mut self, text: &str, tx: &mpsc::Sender<Out>) -> Result<(), (u16, String)> {
+        let msg: Value = serde_json::from_str(text)
+            .map_err(|_| (4400, "Invalid message: not JSON".to_string()))?;
+        let kind = msg["type"]
+            .as_str()
+            .ok_or((4400, "Invalid message: no type".to_string()))?;
+        match kind {
+            "connection_init" => {
+                if self.init_received {
+                    return Err((4429, "Too many initialisation requests".into()));
+                }
+                self.init_received = true;
+                let principal = authenticate(&self.state.auth, &msg["payload"])
+                    .await
+                    .map_err(|_| (4403, "Forbidden".to_string()))?;
+                self.principal = Some(principal);
+                send(tx, json!({ "type": "connection_ack" })).await;
+            }
+            "ping" => {
+                let mut pong = json!({ "type": "pong" });
+                if msg.get("payload").is_some_and(|p| !p.is_null()) {
+                    pong["payload"] = msg["payload"].clone();
+                }
+                send(tx, pong).await;
+            }
+            "pong" => {}
+            "subscribe" => {
+                let principal = self
+                    .principal
+                    .clone()
+                    .ok_or((4401, "Unauthorized".to_string()))?;
+                let id = msg["id"]
+                    .as_str()
+                    .filter(|s| !s.is_empty())
+                    .ok_or((4400, "Invalid message: subscribe needs an id".to_string()))?;
+                let payload = &msg["payload"];
+                let query = payload["query"].as_str().ok_or((
+                    4400,
+                    "Invalid message: subscribe needs payload.query".to_string(),
+                ))?;
+                self.subscriptions.retain(|_, task| !task.is_finished());
+                if self.subscriptions.contains_key(id) {
+                    return Err((4409, format!("Subscriber for {id} already exists")));
+                }
+                let mut req = GqlRequest::new(query)
+                    .data(principal)
+                    .data(RequestId(self.request_id.clone()));
+                if let Some(name) = payload["operationName"].as_str() {
+                    req = req.operation_name(name);
+                }
+                if payload["variables"].is_object() {
+                    req = req.variables(Variables::from_json(payload["variables"].clone()));
+                }
+                let task = tokio::spawn(run_subscription(
+                    self.state.schema.clone(),
+                    req,
+                    id.to_owned(),
+                    tx.clone(),
+                ));
+                self.subscriptions.insert(id.to_owned(), task);
+            }
+            "complete" => {
+                if let Some(task) = msg["id"]
+                    .as_str()
+                    .and_then(|id| self.subscriptions.remove(id))
+                {
+                    task.abort();
+                }
+            }
+            other => return Err((4400, format!("Invalid message: unknown type `{other}`"))),
+        }
+        Ok(())
+    }
+}
+
+async fn send(tx: &mpsc::Sender<Out>, value: Value) {
+    let _ = tx.send(Out::Text(value.to_string())).await;
+}
+
+/// Streams one operation's results as `next` messages, then `complete`; an operation
+/// that fails before executing (parse or validation errors) gets one `error` message.
+async fn run_subscription(
+    schema: super::AppSchema,
+    req: GqlRequest,
+    id: String,
+    tx: mpsc::Sender<Out>,
+) {
+    let mut results = schema.execute_stream(req);
+    let mut first = true;
+    while let Some(resp) = results.next().await {
+        let request_failed = first
+            && resp.data == async_graphql::Value::Null
+            && !resp.errors.is_empty()
+            && resp.errors.iter().all(|e| e.path.is_empty());
+        if request_failed {
+            send(
+                &tx,
+                json!({ "id": id, "type": "error", "payload": resp.errors }),
+            )
+            .await;
+            return;
+        }
+        first = false;
+        send(&tx, json!({ "id": id, "type": "next", "payload": resp })).await;
+    }
+    send(&tx, json!({ "id": id, "type": "complete" })).await;
 }

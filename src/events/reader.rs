@@ -33,6 +33,13 @@ async fn stored_after(
         .collect())
 }
 
+async fn finished(db: &DatabaseConnection, run_id: &str) -> Result<bool, AppError> {
+    let run = entity::runs::Entity::find_by_id(run_id.to_owned())
+        .one(db)
+        .await?;
+    Ok(run.is_some_and(|r| matches!(r.status.as_str(), "completed" | "failed" | "cancelled")))
+}
+
 /// Every event of `run_id` after `after`, in order, each exactly once, ending with the
 /// run's terminal event. The caller has checked the run is the reader's.
 pub fn follow(
@@ -49,6 +56,14 @@ pub fn follow(
             last = event.seq;
             done = is_terminal(&event.kind);
             yield event;
+        }
+        // Resuming at (or past) the end of a finished run: its log is complete, so
+        // there is nothing to wait for.
+        if !done && finished(&db, &run_id).await? {
+            for event in stored_after(&db, &run_id, last).await? {
+                yield event;
+            }
+            done = true;
         }
         while !done {
             // Without a shared bus, another instance's events arrive only through the

@@ -4,8 +4,12 @@
 
 use super::RequestId;
 use crate::error::AppError;
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe,
+};
 use async_graphql::{Response, ServerError, Value};
+use futures::stream::BoxStream;
+use futures::StreamExt;
 use std::sync::Arc;
 
 /// The extension that decorates errors.
@@ -31,6 +35,25 @@ impl Extension for ErrorCodesExtension {
             decorate(err, request_id.as_deref());
         }
         response
+    }
+
+    /// Subscriptions bypass `request`: their results are decorated one by one.
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        let request_id = crate::http::request_id::current()
+            .or_else(|| ctx.data_opt::<RequestId>().map(|r| r.0.clone()));
+        next.run(ctx, stream)
+            .map(move |mut response| {
+                for err in &mut response.errors {
+                    decorate(err, request_id.as_deref());
+                }
+                response
+            })
+            .boxed()
     }
 }
 

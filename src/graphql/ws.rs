@@ -17,9 +17,10 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use tokio::task::AbortHandle;
 
 /// How long a client has to send `connection_init`.
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -63,6 +64,8 @@ async fn authenticate(
     auth.authenticate(header).await
 }
 
+type Subscriptions = Arc<Mutex<HashMap<String, AbortHandle>>>;
+
 /// What the socket writer sends.
 enum Out {
     Text(String),
@@ -74,7 +77,9 @@ struct Connection {
     state: AppState,
     principal: Option<Arc<Principal>>,
     init_received: bool,
-    subscriptions: HashMap<String, JoinHandle<()>>,
+    /// Active subscriptions; a finished one removes itself before sending `complete`,
+    /// so the client may reuse its id at once.
+    subscriptions: Subscriptions,
     request_id: String,
 }
 
@@ -84,7 +89,7 @@ impl Connection {
             state,
             principal: None,
             init_received: false,
-            subscriptions: HashMap::new(),
+            subscriptions: Subscriptions::default(),
             request_id: crate::ids::new_id("req"),
         }
     }
@@ -136,7 +141,7 @@ impl Connection {
                 break;
             }
         }
-        for (_, task) in self.subscriptions.drain() {
+        for (_, task) in lock(&self.subscriptions).drain() {
             task.abort();
         }
         drop(tx);
@@ -184,8 +189,8 @@ impl Connection {
                     4400,
                     "Invalid message: subscribe needs payload.query".to_string(),
                 ))?;
-                self.subscriptions.retain(|_, task| !task.is_finished());
-                if self.subscriptions.contains_key(id) {
+                let mut active = lock(&self.subscriptions);
+                if active.contains_key(id) {
                     return Err((4409, format!("Subscriber for {id} already exists")));
                 }
                 let mut req = GqlRequest::new(query)
@@ -197,18 +202,20 @@ impl Connection {
                 if payload["variables"].is_object() {
                     req = req.variables(Variables::from_json(payload["variables"].clone()));
                 }
+                let subs = self.subscriptions.clone();
                 let task = tokio::spawn(run_subscription(
                     self.state.schema.clone(),
                     req,
                     id.to_owned(),
                     tx.clone(),
+                    subs,
                 ));
-                self.subscriptions.insert(id.to_owned(), task);
+                active.insert(id.to_owned(), task.abort_handle());
             }
             "complete" => {
                 if let Some(task) = msg["id"]
                     .as_str()
-                    .and_then(|id| self.subscriptions.remove(id))
+                    .and_then(|id| lock(&self.subscriptions).remove(id))
                 {
                     task.abort();
                 }
@@ -230,6 +237,7 @@ async fn run_subscription(
     req: GqlRequest,
     id: String,
     tx: mpsc::Sender<Out>,
+    subs: Subscriptions,
 ) {
     let mut results = schema.execute_stream(req);
     let mut first = true;
@@ -239,6 +247,7 @@ async fn run_subscription(
             && !resp.errors.is_empty()
             && resp.errors.iter().all(|e| e.path.is_empty());
         if request_failed {
+            lock(&subs).remove(&id);
             send(
                 &tx,
                 json!({ "id": id, "type": "error", "payload": resp.errors }),
@@ -249,5 +258,10 @@ async fn run_subscription(
         first = false;
         send(&tx, json!({ "id": id, "type": "next", "payload": resp })).await;
     }
+    lock(&subs).remove(&id);
     send(&tx, json!({ "id": id, "type": "complete" })).await;
+}
+
+fn lock(subs: &Subscriptions) -> std::sync::MutexGuard<'_, HashMap<String, AbortHandle>> {
+    subs.lock().unwrap_or_else(|e| e.into_inner())
 }

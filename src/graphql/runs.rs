@@ -373,7 +373,7 @@ impl RunsMutation {
         let events = reader::follow(db.clone(), bus.clone(), run.id.clone(), 0);
         // The stream ends with the run's terminal event; after `wait` we answer anyway.
         let _ = tokio::time::timeout(wait, events.for_each(|_| async {})).await;
-        Ok(Run(svc::get(db, p, &run.id).await?))
+        Ok(Run(svc::find(db, p, &run.id).await?))
     }
 
     /// Cancels a run; an in-flight model stream is stopped.

@@ -83,6 +83,17 @@ impl Executor {
         if run.cancel_requested {
             cancel.cancel();
         }
+        // Without a shared bus a cancel made on another instance reaches this one only
+        // through the database.
+        let watch =
+            !self.bus.is_shared() && self.db.get_database_backend() == sea_orm::DbBackend::Postgres;
+        let watcher = watch.then(|| {
+            tokio::spawn(watch_cancel(
+                self.db.clone(),
+                run.id.clone(),
+                cancel.clone(),
+            ))
+        });
         let mut log = RunLog::open(&self.db, &run.id, &run.org_id).await?;
         log.append(
             &self.db,
@@ -103,6 +114,9 @@ impl Executor {
                 Err(_) => Outcome::failed("timeout", format!("the run did not finish within {} s", limit.as_secs())),
             },
         };
+        if let Some(w) = watcher {
+            w.abort();
+        }
         self.finish(run, owner, &mut log, outcome, totals, started.elapsed())
             .await
     }
@@ -387,5 +401,22 @@ impl Executor {
             self.bus.publish_run(run);
         }
         Ok(())
+    }
+}
+
+/// Cancels `token` once the run's `cancel_requested` is set in the database.
+async fn watch_cancel(
+    db: DatabaseConnection,
+    run_id: String,
+    token: tokio_util::sync::CancellationToken,
+) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tick.tick().await;
+        match runs::Entity::find_by_id(run_id.clone()).one(&db).await {
+            Ok(Some(run)) if run.cancel_requested => return token.cancel(),
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, run_id, "could not check for a cancel"),
+        }
     }
 }

@@ -75,3 +75,17 @@ pub async fn get(db: &impl ConnectionTrait, id: &str) -> AppResult<organizations
         .await?
         .ok_or_else(|| AppError::NotFound(format!("organisation {id} not found")))
 }
+
+/// Serialises writers of one organisation inside a transaction (PostgreSQL: a row lock
+/// on the organisation). SQLite needs nothing, as long as the transaction writes first:
+/// its single write lock already serialises everything.
+pub async fn lock_for_update(txn: &sea_orm::DatabaseTransaction, org_id: &str) -> AppResult<()> {
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        use sea_orm::QuerySelect;
+        organizations::Entity::find_by_id(org_id.to_owned())
+            .lock_exclusive()
+            .one(txn)
+            .await?;
+    }
+    Ok(())
+}

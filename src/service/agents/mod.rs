@@ -10,8 +10,8 @@ use crate::ids;
 use chrono::{DateTime, Utc};
 use entity::agents::{self, Column, Entity, Model};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, Set, TransactionTrait,
 };
 use serde_json::{json, Value};
 
@@ -151,14 +151,8 @@ pub async fn create(db: &DatabaseConnection, p: &Principal, new: NewAgent) -> Ap
     // Insert first, then count: a transaction that writes before it reads never has to
     // upgrade a stale read snapshot, which SQLite refuses with "database is locked".
     let txn = db.begin().await?;
-    if txn.get_database_backend() == DbBackend::Postgres {
-        // Concurrent creates in one organisation queue here, so the count below is exact.
-        // (SQLite needs nothing: the insert holds its single write lock until commit.)
-        entity::organizations::Entity::find_by_id(p.org_id.clone())
-            .lock_exclusive()
-            .one(&txn)
-            .await?;
-    }
+    // Concurrent creates in one organisation queue here, so the count below is exact.
+    super::orgs::lock_for_update(&txn, &p.org_id).await?;
     let agent = agents::ActiveModel {
         id: Set(ids::new_id(ids::AGENT)),
         org_id: Set(p.org_id.clone()),

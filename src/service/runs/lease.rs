@@ -17,14 +17,14 @@ use sea_orm::{
 use serde_json::json;
 
 const CLAIM_SQLITE: &str = "UPDATE runs SET status = 'running', lease_owner = ?, lease_expires_at = ?, \
-     attempts = attempts + 1, started_at = COALESCE(started_at, ?) \
+     attempts = attempts + 1, started_at = COALESCE(started_at, MAX(?, created_at)) \
      WHERE id = (SELECT r.id FROM runs r WHERE r.status = 'queued' AND NOT EXISTS \
        (SELECT 1 FROM runs b WHERE b.session_key = r.session_key AND b.status IN ('running', 'waiting_for_approval')) \
        ORDER BY r.created_at, r.id LIMIT 1) \
      RETURNING *";
 
 const CLAIM_POSTGRES: &str = "UPDATE runs SET status = 'running', lease_owner = $1, lease_expires_at = $2, \
-     attempts = attempts + 1, started_at = COALESCE(started_at, $3) \
+     attempts = attempts + 1, started_at = COALESCE(started_at, GREATEST($3, created_at)) \
      WHERE id = (SELECT r.id FROM runs r WHERE r.status = 'queued' AND NOT EXISTS \
        (SELECT 1 FROM runs b WHERE b.session_key = r.session_key AND b.status IN ('running', 'waiting_for_approval')) \
        ORDER BY r.created_at, r.id LIMIT 1 FOR UPDATE SKIP LOCKED) \
@@ -36,8 +36,12 @@ pub async fn claim(
     owner: &str,
     ttl: Duration,
 ) -> AppResult<Option<Model>> {
-    let now = crate::service::now();
-    let values = vec![owner.into(), (now + ttl).into(), now.into()];
+    // Taken when the claim may proceed (after any lock wait); the statement also never
+    // stamps a start before the run's creation.
+    let values = || {
+        let now = crate::service::now();
+        vec![owner.into(), (now + ttl).into(), now.into()]
+    };
     let backend = db.get_database_backend();
     if backend == DbBackend::Postgres {
         // The session check cannot see another claimer's uncommitted update, so claims
@@ -45,25 +49,13 @@ pub async fn claim(
         let txn = db.begin().await?;
         txn.execute_unprepared("SELECT pg_advisory_xact_lock(7201145)")
             .await?;
-        let run = Entity::find()
-            .from_raw_sql(Statement::from_sql_and_values(
-                backend,
-                CLAIM_POSTGRES,
-                values,
-            ))
-            .one(&txn)
-            .await?;
+        let stmt = Statement::from_sql_and_values(backend, CLAIM_POSTGRES, values());
+        let run = Entity::find().from_raw_sql(stmt).one(&txn).await?;
         txn.commit().await?;
         Ok(run)
     } else {
-        Ok(Entity::find()
-            .from_raw_sql(Statement::from_sql_and_values(
-                backend,
-                CLAIM_SQLITE,
-                values,
-            ))
-            .one(db)
-            .await?)
+        let stmt = Statement::from_sql_and_values(backend, CLAIM_SQLITE, values());
+        Ok(Entity::find().from_raw_sql(stmt).one(db).await?)
     }
 }
 

@@ -166,22 +166,12 @@ pub async fn create(
     let agent = super::agents::find(db, p, agent_id).await?;
     let id = ids::new_id(ids::RUN);
     let key = session_key(&agent.id, &id, &req);
-    match req.multitask {
-        Multitask::Enqueue => {}
-        Multitask::Reject => {
-            if let Some(busy) = in_session(p, &key).one(db).await? {
-                return Err(AppError::Conflict(format!(
-                    "the conversation already has run {} ({}); retry later or use multitask `enqueue` or `interrupt`",
-                    busy.id, busy.status
-                )));
-            }
-        }
-        Multitask::Interrupt => {
-            for busy in in_session(p, &key).all(db).await? {
-                request_cancel(db, bus, busy).await?;
-            }
+    if req.multitask == Multitask::Interrupt {
+        for busy in in_session(p, &key).all(db).await? {
+            request_cancel(db, bus, busy).await?;
         }
     }
+    let reject = req.multitask == Multitask::Reject;
     let now = super::now();
     let run = runs::ActiveModel {
         id: Set(id.clone()),
@@ -211,7 +201,24 @@ pub async fn create(
         duration_ms: Set(None),
     };
     let txn = db.begin().await?;
+    // Triggers in one organisation queue here, so `reject` sees every earlier run.
+    super::orgs::lock_for_update(&txn, &p.org_id).await?;
     let run = run.insert(&txn).await?;
+    if reject {
+        // Checked after the insert, inside the transaction: two triggers at once cannot
+        // both see an idle conversation.
+        if let Some(busy) = in_session(p, &run.session_key)
+            .filter(Column::Id.ne(&run.id))
+            .one(&txn)
+            .await?
+        {
+            txn.rollback().await?;
+            return Err(AppError::Conflict(format!(
+                "the conversation already has run {} ({}); retry later or use multitask `enqueue` or `interrupt`",
+                busy.id, busy.status
+            )));
+        }
+    }
     let mut log = RunLog::new(&run.id, &run.org_id);
     let event = log
         .store(&txn, RUN_CREATED, json!({ "run_id": run.id, "agent_id": run.agent_id, "agent_version": run.agent_version }))
@@ -226,6 +233,12 @@ pub async fn create(
 /// One run of the caller's organisation.
 pub async fn get(db: &impl ConnectionTrait, p: &Principal, id: &str) -> AppResult<Model> {
     p.require(Scope::RunsRead)?;
+    find(db, p, id).await
+}
+
+/// One run of the caller's organisation, whatever the caller's scopes: for answering
+/// an action the caller was allowed to take (triggering or cancelling a run).
+pub async fn find(db: &impl ConnectionTrait, p: &Principal, id: &str) -> AppResult<Model> {
     Entity::find_by_id(id.to_owned())
         .filter(Column::OrgId.eq(&p.org_id))
         .one(db)
@@ -302,7 +315,7 @@ pub async fn cancel(
     id: &str,
 ) -> AppResult<Model> {
     p.require(Scope::RunsWrite)?;
-    let run = get(db, p, id).await?;
+    let run = find(db, p, id).await?;
     if !ACTIVE.contains(&run.status.as_str()) {
         return Err(AppError::Conflict(format!(
             "run {id} already ended ({})",
@@ -310,7 +323,7 @@ pub async fn cancel(
         )));
     }
     request_cancel(db, bus, run).await?;
-    get(db, p, id).await
+    find(db, p, id).await
 }
 
 async fn request_cancel(db: &DatabaseConnection, bus: &Bus, run: Model) -> AppResult<()> {

@@ -323,3 +323,54 @@ async fn a_run_whose_server_was_killed_does_not_stay_running() {
     );
     stop(child).await;
 }
+
+#[tokio::test]
+async fn sigterm_lets_a_running_run_finish_before_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let key = "os_live_termtermtermtermtermterm0001";
+    let start = || {
+        command(&sqlite_url(&dir))
+            .env("ORCHSTACK_LISTEN", format!("127.0.0.1:{port}"))
+            .env("ORCHSTACK_BOOTSTRAP_KEY", key)
+            .spawn()
+            .unwrap()
+    };
+    let child = start();
+    wait_ready(&base).await;
+    let api = Api {
+        base: base.clone(),
+        key: Some(key.into()),
+        http: reqwest::Client::new(),
+    };
+    let agent = api
+        .post(
+            "/v1/agents",
+            json!({ "name": "slow", "model": "mock/echo", "model_settings": { "token_delay_ms": 100 } }),
+            201,
+        )
+        .await;
+    let input = "word ".repeat(10);
+    let run = api
+        .post(
+            &format!("/v1/agents/{}/run", agent["id"].as_str().unwrap()),
+            json!({ "input": input, "mode": "async" }),
+            202,
+        )
+        .await;
+    let id = run["run_id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while run_status(&api, &id).await != "running" {
+        assert!(Instant::now() < deadline, "the run never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // SIGTERM mid-run: the server stops claiming work, finishes the run, then exits 0.
+    stop(child).await;
+    let child = start();
+    wait_ready(&base).await;
+    let done = api.get(&format!("/v1/runs/{id}"), 200).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["output"], input.as_str());
+    stop(child).await;
+}

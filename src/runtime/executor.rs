@@ -80,7 +80,14 @@ impl Executor {
 
     async fn execute_inner(&self, run: runs::Model, owner: &str) -> AppResult<()> {
         let cancel = self.bus.cancel_token(&run.id);
-        if run.cancel_requested {
+        // A cancel between the claim and the token's registration would be lost: the API
+        // sets `cancel_requested` before it signals, so reading the flag after
+        // registering sees any cancel the signal missed.
+        let flagged = runs::Entity::find_by_id(run.id.clone())
+            .one(&self.db)
+            .await?
+            .is_some_and(|r| r.cancel_requested);
+        if run.cancel_requested || flagged {
             cancel.cancel();
         }
         // Without a shared bus a cancel made on another instance reaches this one only

@@ -99,7 +99,15 @@ pub async fn serve(
         ))
     });
     let stop_http = stop.clone();
-    axum::serve(listener, router(state))
+    use axum::serve::ListenerExt;
+    // Small SSE writes (one token) must not wait for the client's ACK (Nagle).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %err, "could not set TCP_NODELAY");
+        }
+    });
+    // One router shared by every connection (not rebuilt per connection).
+    axum::serve(listener, router(state).into_make_service())
         .with_graceful_shutdown(async move {
             shutdown.await;
             // Stop claiming runs as soon as the signal comes, while requests drain.

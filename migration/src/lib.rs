@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261129_000001_create_organizations_and_api_keys;
 mod m20261129_000002_create_agents;
 mod m20261129_000003_create_runs;
+mod m20261129_000004_index_active_runs_by_session;
 
 /// All migrations of OrchStack, in order.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_create_organizations_and_api_keys::Migration),
             Box::new(m20261129_000002_create_agents::Migration),
             Box::new(m20261129_000003_create_runs::Migration),
+            Box::new(m20261129_000004_index_active_runs_by_session::Migration),
         ]
     }
 }

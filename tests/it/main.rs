@@ -3,6 +3,7 @@
 //! the same tests run on PostgreSQL.
 
 mod common;
+mod node;
 
 mod agents;
 mod auth;

@@ -246,36 +246,60 @@ async fn run_status(api: &Api, id: &str) -> String {
         .to_owned()
 }
 
-#[tokio::test]
-async fn a_run_whose_server_was_killed_does_not_stay_running() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let key = "os_live_killkillkillkillkillkill0001";
-    let start = || {
-        command(&sqlite_url(&dir))
-            .env("ORCHSTACK_LISTEN", format!("127.0.0.1:{port}"))
-            .env("ORCHSTACK_BOOTSTRAP_KEY", key)
-            .env("ORCHSTACK_WORKER__LEASE_TTL_SECS", "3")
-            .env("ORCHSTACK_WORKER__REAP_INTERVAL_SECS", "1")
-            .spawn()
-            .unwrap()
-    };
-    let mut child = start();
-    wait_ready(&base).await;
-    let api = Api {
-        base: base.clone(),
-        key: Some(key.into()),
-        http: reqwest::Client::new(),
-    };
+/// The binary on an SQLite file, with a fixed port and bootstrap key, restartable.
+struct Binary {
+    dir: tempfile::TempDir,
+    port: u16,
+    key: &'static str,
+    env: Vec<(&'static str, &'static str)>,
+}
+
+impl Binary {
+    fn new(key: &'static str, env: &[(&'static str, &'static str)]) -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            port: free_port(),
+            key,
+            env: env.to_vec(),
+        }
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn api(&self) -> Api {
+        Api {
+            base: self.base(),
+            key: Some(self.key.into()),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn start(&self) -> Child {
+        let mut cmd = command(&sqlite_url(&self.dir));
+        cmd.env("ORCHSTACK_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env("ORCHSTACK_BOOTSTRAP_KEY", self.key);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().unwrap();
+        wait_ready(&self.base()).await;
+        child
+    }
+}
+
+/// Starts an async run of `words` words at `delay_ms` per token; returns its id once a
+/// worker is executing it.
+async fn running_run(api: &Api, delay_ms: u64, words: usize) -> (String, String) {
     let agent = api
         .post(
             "/v1/agents",
-            json!({ "name": "slow", "model": "mock/echo", "model_settings": { "token_delay_ms": 200 } }),
+            json!({ "name": "slow", "model": "mock/echo", "model_settings": { "token_delay_ms": delay_ms } }),
             201,
         )
         .await;
-    let input = "word ".repeat(100);
+    let input = "word ".repeat(words);
     let run = api
         .post(
             &format!("/v1/agents/{}/run", agent["id"].as_str().unwrap()),
@@ -285,15 +309,29 @@ async fn a_run_whose_server_was_killed_does_not_stay_running() {
         .await;
     let id = run["run_id"].as_str().unwrap().to_owned();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while run_status(&api, &id).await != "running" {
+    while run_status(api, &id).await != "running" {
         assert!(Instant::now() < deadline, "the run never started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    (id, input)
+}
+
+#[tokio::test]
+async fn a_run_whose_server_was_killed_does_not_stay_running() {
+    let bin = Binary::new(
+        "os_live_killkillkillkillkillkill0001",
+        &[
+            ("ORCHSTACK_WORKER__LEASE_TTL_SECS", "3"),
+            ("ORCHSTACK_WORKER__REAP_INTERVAL_SECS", "1"),
+        ],
+    );
+    let mut child = bin.start().await;
+    let api = bin.api();
+    let (id, _) = running_run(&api, 200, 100).await;
     child.kill().await.unwrap(); // SIGKILL: no chance to clean up
     let _ = child.wait().await;
 
-    let child = start();
-    wait_ready(&base).await;
+    let child = bin.start().await;
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let status = run_status(&api, &id).await;
@@ -326,49 +364,13 @@ async fn a_run_whose_server_was_killed_does_not_stay_running() {
 
 #[tokio::test]
 async fn sigterm_lets_a_running_run_finish_before_exit() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let key = "os_live_termtermtermtermtermterm0001";
-    let start = || {
-        command(&sqlite_url(&dir))
-            .env("ORCHSTACK_LISTEN", format!("127.0.0.1:{port}"))
-            .env("ORCHSTACK_BOOTSTRAP_KEY", key)
-            .spawn()
-            .unwrap()
-    };
-    let child = start();
-    wait_ready(&base).await;
-    let api = Api {
-        base: base.clone(),
-        key: Some(key.into()),
-        http: reqwest::Client::new(),
-    };
-    let agent = api
-        .post(
-            "/v1/agents",
-            json!({ "name": "slow", "model": "mock/echo", "model_settings": { "token_delay_ms": 100 } }),
-            201,
-        )
-        .await;
-    let input = "word ".repeat(10);
-    let run = api
-        .post(
-            &format!("/v1/agents/{}/run", agent["id"].as_str().unwrap()),
-            json!({ "input": input, "mode": "async" }),
-            202,
-        )
-        .await;
-    let id = run["run_id"].as_str().unwrap().to_owned();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while run_status(&api, &id).await != "running" {
-        assert!(Instant::now() < deadline, "the run never started");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let bin = Binary::new("os_live_termtermtermtermtermterm0001", &[]);
+    let child = bin.start().await;
+    let api = bin.api();
+    let (id, input) = running_run(&api, 100, 10).await;
     // SIGTERM mid-run: the server stops claiming work, finishes the run, then exits 0.
     stop(child).await;
-    let child = start();
-    wait_ready(&base).await;
+    let child = bin.start().await;
     let done = api.get(&format!("/v1/runs/{id}"), 200).await;
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(done["output"], input.as_str());

@@ -9,12 +9,11 @@
 //! `model_settings.token_delay_ms` keeps a run going long enough to be followed live.
 
 use crate::common::*;
+use crate::node::{ensure_node_modules, node_dir, run, show};
 use futures::{SinkExt, StreamExt};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio::process::Command;
@@ -379,60 +378,6 @@ fn assert_closed_with(ending: &Ending, code: u16, case: &str) {
 // 1. The npm graphql-ws client
 // ---------------------------------------------------------------------------------
 
-fn node_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/graphql-http")
-}
-
-fn show(output: &Output) -> String {
-    format!(
-        "exit: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-/// Runs a command to completion without blocking the runtime the server serves on.
-async fn run(cmd: &mut Command, what: &str, limit: Duration) -> Output {
-    let child = cmd.kill_on_drop(true).output();
-    match tokio::time::timeout(limit, child).await {
-        Ok(Ok(output)) => output,
-        Ok(Err(e)) => panic!("could not run {what}: {e} (is it installed and on PATH?)"),
-        Err(_) => panic!("{what} did not finish within {limit:?}"),
-    }
-}
-
-/// Installs the npm dependencies when `node_modules` lacks them (it is gitignored).
-async fn ensure_node_modules(dir: &Path) {
-    let installed = ["graphql-ws", "ws"].iter().all(|p| {
-        dir.join("node_modules")
-            .join(p)
-            .join("package.json")
-            .exists()
-    });
-    if installed {
-        return;
-    }
-    let args: &[&str] = if dir.join("package-lock.json").exists() {
-        &["ci", "--no-audit", "--no-fund"]
-    } else {
-        &["install", "--no-audit", "--no-fund"]
-    };
-    let output = run(
-        Command::new("npm").args(args).current_dir(dir),
-        "npm (Node.js's package manager)",
-        Duration::from_secs(300),
-    )
-    .await;
-    assert!(
-        output.status.success(),
-        "npm {} failed in {}\n{}",
-        args.join(" "),
-        dir.display(),
-        show(&output)
-    );
-}
-
 /// The unmodified `graphql-ws` client follows a slow run live: every event in order,
 /// seq from 1, tokens giving the input back, and the subscription completes after
 /// `run.completed`.
@@ -450,7 +395,7 @@ async fn npm_graphql_ws_client_follows_a_run_to_completion() {
         show(&version)
     );
     let dir = node_dir();
-    ensure_node_modules(&dir).await;
+    ensure_node_modules().await;
 
     let s = TestServer::start().await;
     let api = s.api();

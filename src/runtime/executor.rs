@@ -3,6 +3,7 @@
 //! every token into the run's event log, and it always ends the run: `completed`,
 //! `failed` (with `error.code`) or `cancelled`.
 
+use super::finish::{watch_cancel, Outcome, Totals};
 use super::prompt;
 use super::providers::{ChatRequest, Message, Providers, StreamEvent, ToolCall};
 use super::steps::{NewStep, Step, StepResult};
@@ -11,11 +12,8 @@ use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::events::bus::Bus;
 use crate::events::log::RunLog;
-use crate::events::{
-    RUN_CANCELLED, RUN_COMPLETED, RUN_FAILED, RUN_STARTED, TOKEN, TOOL_CALL, TOOL_RESULT,
-};
+use crate::events::{RUN_STARTED, TOKEN, TOOL_CALL, TOOL_RESULT};
 use entity::{agent_versions, runs};
-use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -35,37 +33,6 @@ pub struct Executor {
     pub http: reqwest::Client,
     /// Configuration (limits, prices).
     pub config: Arc<Config>,
-}
-
-/// How a run ended.
-enum Outcome {
-    Completed(String),
-    Failed { code: String, message: String },
-    Cancelled,
-}
-
-impl Outcome {
-    fn failed(code: &str, message: impl Into<String>) -> Self {
-        Self::Failed {
-            code: code.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl From<AppError> for Outcome {
-    fn from(err: AppError) -> Self {
-        tracing::error!(error = ?err, "run failed on an internal error");
-        Self::failed("internal", "the run failed on an internal error")
-    }
-}
-
-/// Token totals of a run.
-#[derive(Default)]
-struct Totals {
-    input: u64,
-    output: u64,
-    cost: f64,
 }
 
 impl Executor {
@@ -331,99 +298,5 @@ impl Executor {
         )
         .await?;
         Ok(content)
-    }
-
-    async fn finish(
-        &self,
-        run: runs::Model,
-        owner: &str,
-        log: &mut RunLog,
-        outcome: Outcome,
-        totals: Totals,
-        elapsed: Duration,
-    ) -> AppResult<()> {
-        let duration_ms = elapsed.as_millis() as i64;
-        let (status, output, error, kind) = match &outcome {
-            Outcome::Completed(text) => ("completed", Some(text.clone()), None, RUN_COMPLETED),
-            Outcome::Failed { code, message } => (
-                "failed",
-                None,
-                Some(json!({ "code": code, "message": message })),
-                RUN_FAILED,
-            ),
-            Outcome::Cancelled => ("cancelled", None, None, RUN_CANCELLED),
-        };
-        let now = crate::service::now();
-        // Steps cut short by a cancel or timeout end with the run.
-        entity::run_steps::Entity::update_many()
-            .col_expr(
-                entity::run_steps::Column::Status,
-                Expr::value(if status == "cancelled" {
-                    "cancelled"
-                } else {
-                    "failed"
-                }),
-            )
-            .col_expr(entity::run_steps::Column::CompletedAt, Expr::value(now))
-            .filter(entity::run_steps::Column::RunId.eq(&run.id))
-            .filter(entity::run_steps::Column::Status.eq("running"))
-            .exec(&self.db)
-            .await?;
-        let updated = runs::Entity::update_many()
-            .col_expr(runs::Column::Status, Expr::value(status))
-            .col_expr(runs::Column::Output, Expr::value(output.clone()))
-            .col_expr(runs::Column::Error, Expr::value(error.clone()))
-            .col_expr(runs::Column::TokensInput, Expr::value(totals.input as i64))
-            .col_expr(
-                runs::Column::TokensOutput,
-                Expr::value(totals.output as i64),
-            )
-            .col_expr(runs::Column::Cost, Expr::value(totals.cost))
-            .col_expr(runs::Column::CompletedAt, Expr::value(now))
-            .col_expr(runs::Column::DurationMs, Expr::value(duration_ms))
-            .col_expr(
-                runs::Column::LeaseOwner,
-                Expr::value(Option::<String>::None),
-            )
-            .filter(runs::Column::Id.eq(&run.id))
-            .filter(runs::Column::LeaseOwner.eq(owner))
-            .exec(&self.db)
-            .await?;
-        if updated.rows_affected == 0 {
-            // The lease was lost (reaped as worker_lost); that outcome stands.
-            return Ok(());
-        }
-        let data = json!({
-            "output": output,
-            "error": error,
-            "tokens": { "input": totals.input, "output": totals.output },
-            "cost": totals.cost,
-            "duration_ms": duration_ms,
-        });
-        log.append(&self.db, &self.bus, kind, data).await?;
-        if let Some(run) = runs::Entity::find_by_id(run.id.clone())
-            .one(&self.db)
-            .await?
-        {
-            self.bus.publish_run(run);
-        }
-        Ok(())
-    }
-}
-
-/// Cancels `token` once the run's `cancel_requested` is set in the database.
-async fn watch_cancel(
-    db: DatabaseConnection,
-    run_id: String,
-    token: tokio_util::sync::CancellationToken,
-) {
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
-    loop {
-        tick.tick().await;
-        match runs::Entity::find_by_id(run_id.clone()).one(&db).await {
-            Ok(Some(run)) if run.cancel_requested => return token.cancel(),
-            Ok(_) => {}
-            Err(err) => tracing::warn!(error = %err, run_id, "could not check for a cancel"),
-        }
     }
 }

@@ -2,6 +2,7 @@
 //! model/tool loop of one run.
 
 pub mod executor;
+mod finish;
 pub mod prompt;
 pub mod providers;
 pub mod steps;

@@ -33,11 +33,18 @@ async fn stored_after(
         .collect())
 }
 
-async fn finished(db: &DatabaseConnection, run_id: &str) -> Result<bool, AppError> {
-    let run = entity::runs::Entity::find_by_id(run_id.to_owned())
+/// Whether the run's log is complete: it holds the run's terminal event.
+async fn log_complete(db: &DatabaseConnection, run_id: &str) -> Result<bool, AppError> {
+    let terminal = run_events::Entity::find()
+        .filter(run_events::Column::RunId.eq(run_id))
+        .filter(run_events::Column::Kind.is_in([
+            super::RUN_COMPLETED,
+            super::RUN_FAILED,
+            super::RUN_CANCELLED,
+        ]))
         .one(db)
         .await?;
-    Ok(run.is_some_and(|r| matches!(r.status.as_str(), "completed" | "failed" | "cancelled")))
+    Ok(terminal.is_some())
 }
 
 /// Every event of `run_id` after `after`, in order, each exactly once, ending with the
@@ -57,9 +64,10 @@ pub fn follow(
             done = is_terminal(&event.kind);
             yield event;
         }
-        // Resuming at (or past) the end of a finished run: its log is complete, so
-        // there is nothing to wait for.
-        if !done && finished(&db, &run_id).await? {
+        // Resuming at (or past) the end of a finished run: once its log holds the
+        // terminal event there is nothing to wait for. (Not the run row's status: the
+        // row says "finished" a moment before the terminal event is appended.)
+        if !done && log_complete(&db, &run_id).await? {
             for event in stored_after(&db, &run_id, last).await? {
                 yield event;
             }

@@ -23,6 +23,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 .busy_timeout(Duration::from_secs(5))
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .foreign_keys(true)
+                .pragma("temp_store", "memory")
         });
     }
     if let (true, Some(schema)) = (config.is_postgres(), &config.database_schema) {

@@ -49,6 +49,7 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
         events::redis::connect(url, &instance_id, &bus).await?;
     }
     let providers = Arc::new(runtime::providers::Providers::new(&config.providers));
+    let journal = events::journal::Journal::spawn(db.clone(), bus.clone());
     let executor = runtime::executor::Executor {
         db: db.clone(),
         bus: bus.clone(),
@@ -57,8 +58,10 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
             .connect_timeout(Duration::from_secs(5))
             .build()?,
         config: config.clone(),
+        journal: journal.clone(),
+        versions: service::agents::versions::cache(),
     };
-    let schema = graphql::build_schema(&config, db.clone(), auth.clone(), bus.clone());
+    let schema = graphql::build_schema(&config, db.clone(), auth.clone(), bus.clone(), journal);
     let rest = Arc::new(rest::RestApi::new(&schema)?);
     let state = AppState {
         db,
@@ -88,6 +91,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let db = state.db.clone();
+    let journal = state.executor.journal.clone();
     let stop = tokio_util::sync::CancellationToken::new();
     let worker = state.config.worker.enabled.then(|| {
         let (executor, owner) = (state.executor.clone(), state.instance_id.clone());
@@ -118,6 +122,8 @@ pub async fn serve(
     if let Some(worker) = worker {
         let _ = worker.await;
     }
+    // What runs recorded last (their endings) is committed before the pool closes.
+    journal.flush().await;
     db.close().await?;
     Ok(())
 }

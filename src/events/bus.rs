@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, Notify};
 use tokio_util::sync::CancellationToken;
 
-const RUN_CHANNEL: usize = 1024;
+const RUN_CHANNEL: usize = 256;
 const ORG_CHANNEL: usize = 256;
 
 /// Topic → sender; senders nobody listens to are dropped on the next publish.
@@ -51,6 +51,9 @@ pub struct Bus {
     runs: Topics<Arc<RunEvent>>,
     orgs: Topics<Arc<runs::Model>>,
     cancels: Mutex<HashMap<String, CancellationToken>>,
+    /// Cancels that came before the run's executor registered its token (it may be
+    /// about to): kept a while so the executor starts cancelled.
+    early_cancels: moka::sync::Cache<String, ()>,
     work: Notify,
 }
 
@@ -61,6 +64,10 @@ impl Default for Bus {
             runs: Topics::new(RUN_CHANNEL),
             orgs: Topics::new(ORG_CHANNEL),
             cancels: Mutex::new(HashMap::new()),
+            early_cancels: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(std::time::Duration::from_secs(600))
+                .build(),
             work: Notify::new(),
         }
     }
@@ -126,10 +133,15 @@ impl Bus {
         self.work.notified().await
     }
 
-    /// The token a run's executor watches; cancelling it stops the run.
+    /// The token a run's executor watches; cancelling it stops the run. Already
+    /// cancelled if a cancel for the run arrived before.
     pub fn cancel_token(&self, run_id: &str) -> CancellationToken {
         let mut map = self.cancels.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(run_id.to_owned()).or_default().clone()
+        let token = map.entry(run_id.to_owned()).or_default().clone();
+        if self.early_cancels.remove(run_id).is_some() {
+            token.cancel();
+        }
+        token
     }
 
     /// Asks the executor of a run, on whichever instance, to stop.
@@ -141,9 +153,12 @@ impl Bus {
     }
 
     fn cancel_local(&self, run_id: &str) {
+        // Under the lock: a token registered concurrently either is found here or finds
+        // the early cancel.
         let map = self.cancels.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(token) = map.get(run_id) {
-            token.cancel();
+        match map.get(run_id) {
+            Some(token) => token.cancel(),
+            None => self.early_cancels.insert(run_id.to_owned(), ()),
         }
     }
 

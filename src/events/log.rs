@@ -48,6 +48,30 @@ impl RunLog {
         }
     }
 
+    /// A writer continuing after event `last` (0: the log is empty).
+    pub fn after(run_id: &str, org_id: &str, last: i64) -> Self {
+        Self {
+            run_id: run_id.to_owned(),
+            org_id: org_id.to_owned(),
+            next_seq: last + 1,
+        }
+    }
+
+    /// The next event of the log, numbered; the caller stores it (or hands it to the
+    /// journal).
+    pub fn next(&mut self, kind: &str, data: Value) -> Arc<RunEvent> {
+        let event = RunEvent {
+            run_id: self.run_id.clone(),
+            org_id: self.org_id.clone(),
+            seq: self.next_seq,
+            kind: kind.to_owned(),
+            data,
+            created_at: crate::service::now(),
+        };
+        self.next_seq += 1;
+        Arc::new(event)
+    }
+
     /// Stores one event (publish it with [`Bus::publish_event`] once its transaction
     /// committed; [`RunLog::append`] does both).
     pub async fn store(

@@ -2,6 +2,7 @@
 //! that carries new events to live readers, and the reader that joins the two.
 
 pub mod bus;
+pub mod journal;
 pub mod log;
 pub mod reader;
 pub mod redis;

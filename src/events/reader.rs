@@ -47,6 +47,57 @@ async fn log_complete(db: &DatabaseConnection, run_id: &str) -> Result<bool, App
     Ok(terminal.is_some())
 }
 
+/// How often a reader waiting on the bus also checks the log. Without a shared bus,
+/// another instance's events arrive only through the log; with one (or on SQLite, a
+/// single instance), the poll is a safety net for lost messages.
+fn poll_interval(db: &DatabaseConnection, bus: &Bus) -> Duration {
+    let single_instance = db.get_database_backend() == sea_orm::DbBackend::Sqlite;
+    if bus.is_shared() || single_instance {
+        SHARED_POLL
+    } else {
+        LOCAL_POLL
+    }
+}
+
+/// Watches for the end of a run. Made before the run can end (before it is created),
+/// so the terminal event cannot slip by between a check and a subscription.
+pub struct EndWatch {
+    live: tokio::sync::broadcast::Receiver<Arc<RunEvent>>,
+    run_id: String,
+}
+
+impl EndWatch {
+    /// Starts watching `run_id`.
+    pub fn new(bus: &Bus, run_id: &str) -> Self {
+        Self {
+            live: bus.subscribe_run(run_id),
+            run_id: run_id.to_owned(),
+        }
+    }
+
+    /// Resolves once the run's terminal event is stored.
+    pub async fn ended(mut self, db: &DatabaseConnection, bus: &Bus) -> Result<(), AppError> {
+        let poll = poll_interval(db, bus);
+        loop {
+            match tokio::time::timeout(poll, self.live.recv()).await {
+                Ok(Ok(event)) if is_terminal(&event.kind) => return Ok(()),
+                Ok(Ok(_)) => {}
+                Ok(Err(RecvError::Closed)) => {
+                    tokio::time::sleep(poll).await;
+                    if log_complete(db, &self.run_id).await? {
+                        return Ok(());
+                    }
+                }
+                Ok(Err(RecvError::Lagged(_))) | Err(_) => {
+                    if log_complete(db, &self.run_id).await? {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Every event of `run_id` after `after`, in order, each exactly once, ending with the
 /// run's terminal event. The caller has checked the run is the reader's.
 pub fn follow(
@@ -73,11 +124,8 @@ pub fn follow(
             }
             done = true;
         }
+        let poll = poll_interval(&db, &bus);
         while !done {
-            // Without a shared bus, another instance's events arrive only through the
-            // log; with one, the poll is a safety net for lost messages.
-            let single_instance = db.get_database_backend() == sea_orm::DbBackend::Sqlite;
-            let poll = if bus.is_shared() || single_instance { SHARED_POLL } else { LOCAL_POLL };
             let Ok(received) = tokio::time::timeout(poll, live.recv()).await else {
                 for event in stored_after(&db, &run_id, last).await? {
                     last = event.seq;

@@ -65,6 +65,7 @@ pub fn build_schema(
     db: DatabaseConnection,
     auth: Authenticator,
     bus: Arc<crate::events::bus::Bus>,
+    journal: crate::events::journal::Journal,
 ) -> AppSchema {
     schema_builder(config)
         .data(async_graphql::dataloader::DataLoader::new(
@@ -75,6 +76,7 @@ pub fn build_schema(
         .data(db)
         .data(auth)
         .data(bus)
+        .data(journal)
         .finish()
 }
 

@@ -12,7 +12,6 @@ use async_graphql::connection::Connection;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject, ID};
 use entity::{run_steps, runs};
-use futures::StreamExt;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -349,7 +348,10 @@ impl RunsMutation {
     ) -> Result<Run> {
         let (db, p) = (db(ctx), principal(ctx));
         let bus = ctx.data_unchecked::<Arc<Bus>>();
+        let id = crate::ids::new_id(crate::ids::RUN);
+        let watch = (input.mode != RunMode::Async).then(|| reader::EndWatch::new(bus, &id));
         let req = RunRequest {
+            id: Some(id),
             input: input.input,
             channel: input.channel,
             user_id: input.user_id,
@@ -361,18 +363,18 @@ impl RunsMutation {
                 MultitaskPolicy::Interrupt => Multitask::Interrupt,
             },
         };
-        let run = svc::create(db, bus, p, &agent_id, req).await?;
-        if input.mode == RunMode::Async {
+        let journal = ctx.data_unchecked::<crate::events::journal::Journal>();
+        let run = svc::create(db, bus, journal, p, &agent_id, req).await?;
+        let Some(watch) = watch else {
             return Ok(Run(run));
-        }
+        };
         let wait = Duration::from_secs(
             ctx.data_unchecked::<Arc<crate::config::Config>>()
                 .runs
                 .wait_timeout_secs,
         );
-        let events = reader::follow(db.clone(), bus.clone(), run.id.clone(), 0);
-        // The stream ends with the run's terminal event; after `wait` we answer anyway.
-        let _ = tokio::time::timeout(wait, events.for_each(|_| async {})).await;
+        // After `wait` we answer with the run as it is then.
+        let _ = tokio::time::timeout(wait, watch.ended(db, bus)).await;
         Ok(Run(svc::find(db, p, &run.id).await?))
     }
 

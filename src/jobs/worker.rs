@@ -12,6 +12,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+/// Runs claimed in one statement, at most.
+const CLAIM_BATCH: usize = 16;
+
 /// Runs the worker until `stop` is cancelled and in-flight runs are done (or the grace
 /// period passed).
 pub async fn run(executor: Executor, owner: String, config: WorkerConfig, stop: CancellationToken) {
@@ -26,21 +29,31 @@ pub async fn run(executor: Executor, owner: String, config: WorkerConfig, stop: 
         stop.clone(),
     ));
     loop {
-        let permit = tokio::select! {
+        let first = tokio::select! {
             p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             _ = stop.cancelled() => break,
         };
-        while running.try_join_next().is_some() {}
-        match lease::claim(&executor.db, &owner, ttl).await {
-            Ok(Some(run)) => {
-                let (ex, owner) = (executor.clone(), owner.clone());
-                running.spawn(async move {
-                    ex.execute(run, &owner).await;
-                    drop(permit);
-                });
+        // Claim as many runs as there are free slots (up to CLAIM_BATCH) in one statement.
+        let mut permits = vec![first];
+        while permits.len() < CLAIM_BATCH {
+            match slots.clone().try_acquire_owned() {
+                Ok(p) => permits.push(p),
+                Err(_) => break,
             }
-            Ok(None) => {
-                drop(permit);
+        }
+        while running.try_join_next().is_some() {}
+        match lease::claim(&executor.db, &owner, ttl, permits.len()).await {
+            Ok(runs) if !runs.is_empty() => {
+                for (run, permit) in runs.into_iter().zip(permits.drain(..)) {
+                    let (ex, owner) = (executor.clone(), owner.clone());
+                    running.spawn(async move {
+                        ex.execute(run, &owner).await;
+                        drop(permit);
+                    });
+                }
+            }
+            Ok(_) => {
+                drop(permits);
                 tokio::select! {
                     _ = executor.bus.work_queued() => {}
                     _ = tokio::time::sleep(poll) => {}
@@ -48,8 +61,8 @@ pub async fn run(executor: Executor, owner: String, config: WorkerConfig, stop: 
                 }
             }
             Err(err) => {
-                drop(permit);
-                tracing::warn!(error = %err, "could not claim a run");
+                drop(permits);
+                tracing::warn!(error = %err, "could not claim runs");
                 tokio::select! {
                     _ = tokio::time::sleep(poll) => {}
                     _ = stop.cancelled() => break,

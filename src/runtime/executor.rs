@@ -9,12 +9,14 @@ use super::providers::{ChatRequest, Message, Providers, StreamEvent, ToolCall};
 use super::steps::{NewStep, Step, StepResult};
 use super::tools::{self, HttpTool};
 use crate::config::Config;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::events::bus::Bus;
+use crate::events::journal::{Journal, RunJournal};
 use crate::events::log::RunLog;
 use crate::events::{RUN_STARTED, TOKEN, TOOL_CALL, TOOL_RESULT};
-use entity::{agent_versions, runs};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use crate::service::runs::lease;
+use entity::runs;
+use sea_orm::DatabaseConnection;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,6 +35,10 @@ pub struct Executor {
     pub http: reqwest::Client,
     /// Configuration (limits, prices).
     pub config: Arc<Config>,
+    /// Where runs' events, steps and endings are written.
+    pub journal: Journal,
+    /// Agent versions (immutable, so cached without expiry).
+    pub versions: crate::service::agents::versions::VersionCache,
 }
 
 impl Executor {
@@ -46,17 +52,13 @@ impl Executor {
     }
 
     async fn execute_inner(&self, run: runs::Model, owner: &str) -> AppResult<()> {
+        // A cancel that reached this instance between the claim and here is kept by
+        // the bus; one requested before the claim is on the claimed row.
         let cancel = self.bus.cancel_token(&run.id);
-        // A cancel between the claim and the token's registration would be lost: the API
-        // sets `cancel_requested` before it signals, so reading the flag after
-        // registering sees any cancel the signal missed.
-        let flagged = runs::Entity::find_by_id(run.id.clone())
-            .one(&self.db)
-            .await?
-            .is_some_and(|r| r.cancel_requested);
-        if run.cancel_requested || flagged {
+        if run.cancel_requested {
             cancel.cancel();
         }
+        let last_seq = lease::last_seq(&self.db, &run).await?;
         // Without a shared bus a cancel made on another instance reaches this one only
         // through the database.
         let watch =
@@ -68,14 +70,12 @@ impl Executor {
                 cancel.clone(),
             ))
         });
-        let mut log = RunLog::open(&self.db, &run.id, &run.org_id).await?;
-        log.append(
-            &self.db,
-            &self.bus,
-            RUN_STARTED,
-            json!({ "attempt": run.attempts }),
-        )
-        .await?;
+        let mut log = RunJournal::new(
+            self.journal.clone(),
+            RunLog::after(&run.id, &run.org_id, last_seq),
+        );
+        log.event(RUN_STARTED, json!({ "attempt": run.attempts }))
+            .await?;
         self.bus.publish_run(run.clone());
         let started = Instant::now();
         let mut totals = Totals::default();
@@ -95,7 +95,12 @@ impl Executor {
             .await
     }
 
-    async fn run_loop(&self, run: &runs::Model, log: &mut RunLog, totals: &mut Totals) -> Outcome {
+    async fn run_loop(
+        &self,
+        run: &runs::Model,
+        log: &mut RunJournal,
+        totals: &mut Totals,
+    ) -> Outcome {
         match self.steps(run, log, totals).await {
             Ok(outcome) => outcome,
             Err(err) => err.into(),
@@ -105,21 +110,17 @@ impl Executor {
     async fn steps(
         &self,
         run: &runs::Model,
-        log: &mut RunLog,
+        log: &mut RunJournal,
         totals: &mut Totals,
     ) -> AppResult<Outcome> {
-        let version = agent_versions::Entity::find()
-            .filter(agent_versions::Column::AgentId.eq(&run.agent_id))
-            .filter(agent_versions::Column::Version.eq(run.agent_version))
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| {
-                AppError::Internal(anyhow::anyhow!(
-                    "agent version {} missing",
-                    run.agent_version
-                ))
-            })?;
-        let snap = &version.snapshot;
+        let snap = crate::service::agents::versions::snapshot(
+            &self.db,
+            &self.versions,
+            &run.agent_id,
+            run.agent_version,
+        )
+        .await?;
+        let snap = &*snap;
         let model = snap["model"].as_str().unwrap_or_default().to_owned();
         let (provider, model_name) = match self.providers.resolve(&model, run.test_mode) {
             Ok(p) => p,
@@ -144,8 +145,6 @@ impl Executor {
             position += 1;
             let input = json!({ "model": model, "messages": messages.len(), "tools": specs.len() });
             let step = Step::start(
-                &self.db,
-                &self.bus,
                 log,
                 run,
                 NewStep {
@@ -175,14 +174,8 @@ impl Executor {
                             text.push_str(&t);
                             if stored.is_ok() {
                                 stored = log
-                                    .append(
-                                        &self.db,
-                                        &self.bus,
-                                        TOKEN,
-                                        json!({ "delta": t, "step_id": step_id }),
-                                    )
-                                    .await
-                                    .map(|_| ());
+                                    .event(TOKEN, json!({ "delta": t, "step_id": step_id }))
+                                    .await;
                             }
                         }
                         StreamEvent::ToolCall(c) => calls.push(c),
@@ -205,8 +198,6 @@ impl Executor {
                 .map(|e| json!({ "code": e.code, "message": e.message }));
             let output = json!({ "text": text, "tool_calls": calls_json });
             step.finish(
-                &self.db,
-                &self.bus,
                 log,
                 StepResult {
                     output,
@@ -247,22 +238,18 @@ impl Executor {
     async fn tool_step(
         &self,
         run: &runs::Model,
-        log: &mut RunLog,
+        log: &mut RunJournal,
         position: i32,
         tools: &[HttpTool],
         call: &ToolCall,
     ) -> AppResult<String> {
-        log.append(
-            &self.db,
-            &self.bus,
+        log.event(
             TOOL_CALL,
             json!({ "call_id": call.id, "name": call.name, "arguments": call.arguments }),
         )
         .await?;
         let input = json!({ "call_id": call.id, "arguments": call.arguments });
         let step = Step::start(
-            &self.db,
-            &self.bus,
             log,
             run,
             NewStep {
@@ -285,10 +272,8 @@ impl Executor {
                 Some(json!({ "code": "tool_error", "message": msg })),
             ),
         };
-        log.append(&self.db, &self.bus, TOOL_RESULT, json!({ "call_id": call.id, "name": call.name, "ok": result.is_ok(), "output": content })).await?;
+        log.event(TOOL_RESULT, json!({ "call_id": call.id, "name": call.name, "ok": result.is_ok(), "output": content })).await?;
         step.finish(
-            &self.db,
-            &self.bus,
             log,
             StepResult {
                 output,

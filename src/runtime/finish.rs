@@ -4,11 +4,10 @@
 
 use super::executor::Executor;
 use crate::error::{AppError, AppResult};
-use crate::events::log::RunLog;
+use crate::events::journal::RunJournal;
 use crate::events::{RUN_CANCELLED, RUN_COMPLETED, RUN_FAILED};
 use entity::runs;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{DatabaseConnection, EntityTrait};
 use serde_json::json;
 use std::time::Duration;
 /// How a run ended.
@@ -47,7 +46,7 @@ impl Executor {
         &self,
         run: runs::Model,
         owner: &str,
-        log: &mut RunLog,
+        log: &mut RunJournal,
         outcome: Outcome,
         totals: Totals,
         elapsed: Duration,
@@ -63,46 +62,6 @@ impl Executor {
             ),
             Outcome::Cancelled => ("cancelled", None, None, RUN_CANCELLED),
         };
-        let now = crate::service::now();
-        // Steps cut short by a cancel or timeout end with the run.
-        entity::run_steps::Entity::update_many()
-            .col_expr(
-                entity::run_steps::Column::Status,
-                Expr::value(if status == "cancelled" {
-                    "cancelled"
-                } else {
-                    "failed"
-                }),
-            )
-            .col_expr(entity::run_steps::Column::CompletedAt, Expr::value(now))
-            .filter(entity::run_steps::Column::RunId.eq(&run.id))
-            .filter(entity::run_steps::Column::Status.eq("running"))
-            .exec(&self.db)
-            .await?;
-        let updated = runs::Entity::update_many()
-            .col_expr(runs::Column::Status, Expr::value(status))
-            .col_expr(runs::Column::Output, Expr::value(output.clone()))
-            .col_expr(runs::Column::Error, Expr::value(error.clone()))
-            .col_expr(runs::Column::TokensInput, Expr::value(totals.input as i64))
-            .col_expr(
-                runs::Column::TokensOutput,
-                Expr::value(totals.output as i64),
-            )
-            .col_expr(runs::Column::Cost, Expr::value(totals.cost))
-            .col_expr(runs::Column::CompletedAt, Expr::value(now))
-            .col_expr(runs::Column::DurationMs, Expr::value(duration_ms))
-            .col_expr(
-                runs::Column::LeaseOwner,
-                Expr::value(Option::<String>::None),
-            )
-            .filter(runs::Column::Id.eq(&run.id))
-            .filter(runs::Column::LeaseOwner.eq(owner))
-            .exec(&self.db)
-            .await?;
-        if updated.rows_affected == 0 {
-            // The lease was lost (reaped as worker_lost); that outcome stands.
-            return Ok(());
-        }
         let data = json!({
             "output": output,
             "error": error,
@@ -110,13 +69,20 @@ impl Executor {
             "cost": totals.cost,
             "duration_ms": duration_ms,
         });
-        log.append(&self.db, &self.bus, kind, data).await?;
-        if let Some(run) = runs::Entity::find_by_id(run.id.clone())
-            .one(&self.db)
-            .await?
-        {
-            self.bus.publish_run(run);
-        }
+        let ended = runs::Model {
+            status: status.into(),
+            output,
+            error,
+            tokens_input: totals.input as i64,
+            tokens_output: totals.output as i64,
+            cost: totals.cost,
+            completed_at: Some(crate::service::now()),
+            duration_ms: Some(duration_ms),
+            lease_owner: None,
+            ..run
+        };
+        // False when the lease was lost (reaped as worker_lost): that outcome stands.
+        log.finish(ended, owner, kind, data).await?;
         Ok(())
     }
 }

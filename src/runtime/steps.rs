@@ -2,12 +2,10 @@
 //! pair of events (`step.started`, `step.completed`).
 
 use crate::error::AppResult;
-use crate::events::bus::Bus;
-use crate::events::log::RunLog;
+use crate::events::journal::RunJournal;
 use crate::events::{STEP_COMPLETED, STEP_STARTED};
 use crate::ids;
 use entity::{run_steps, runs};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
 use serde_json::{json, Value};
 use std::time::Instant;
 
@@ -47,9 +45,7 @@ pub struct StepResult {
 impl Step {
     /// Starts step number `position` of a run.
     pub async fn start(
-        db: &DatabaseConnection,
-        bus: &Bus,
-        log: &mut RunLog,
+        log: &mut RunJournal,
         run: &runs::Model,
         new: NewStep<'_>,
     ) -> AppResult<Self> {
@@ -59,29 +55,26 @@ impl Step {
             name,
             input,
         } = new;
-        let row = run_steps::ActiveModel {
-            id: Set(ids::new_id(ids::RUN_STEP)),
-            run_id: Set(run.id.clone()),
-            org_id: Set(run.org_id.clone()),
-            position: Set(position),
-            kind: Set(kind.to_owned()),
-            name: Set(name.map(str::to_owned)),
-            input: Set(input),
-            output: Set(None),
-            tokens_input: Set(0),
-            tokens_output: Set(0),
-            cost: Set(0.0),
-            status: Set("running".into()),
-            error: Set(None),
-            started_at: Set(crate::service::now()),
-            completed_at: Set(None),
-            duration_ms: Set(None),
-        }
-        .insert(db)
-        .await?;
-        log.append(
-            db,
-            bus,
+        let row = run_steps::Model {
+            id: ids::new_id(ids::RUN_STEP),
+            run_id: run.id.clone(),
+            org_id: run.org_id.clone(),
+            position,
+            kind: kind.to_owned(),
+            name: name.map(str::to_owned),
+            input,
+            output: None,
+            tokens_input: 0,
+            tokens_output: 0,
+            cost: 0.0,
+            status: "running".into(),
+            error: None,
+            started_at: crate::service::now(),
+            completed_at: None,
+            duration_ms: None,
+        };
+        log.step(row.clone()).await?;
+        log.event(
             STEP_STARTED,
             json!({ "step_id": row.id, "type": kind, "name": name, "position": position }),
         )
@@ -98,13 +91,7 @@ impl Step {
     }
 
     /// Ends the step with its result.
-    pub async fn finish(
-        self,
-        db: &DatabaseConnection,
-        bus: &Bus,
-        log: &mut RunLog,
-        result: StepResult,
-    ) -> AppResult<()> {
+    pub async fn finish(self, log: &mut RunJournal, result: StepResult) -> AppResult<()> {
         let duration_ms = self.started.elapsed().as_millis() as i64;
         let status = if result.error.is_some() {
             "failed"
@@ -112,19 +99,19 @@ impl Step {
             "completed"
         };
         let id = self.row.id.clone();
-        let mut active: run_steps::ActiveModel = self.row.into();
-        active.output = Set(Some(result.output));
-        active.tokens_input = Set(result.tokens_input as i64);
-        active.tokens_output = Set(result.tokens_output as i64);
-        active.cost = Set(result.cost);
-        active.status = Set(status.into());
-        active.error = Set(result.error.clone());
-        active.completed_at = Set(Some(crate::service::now()));
-        active.duration_ms = Set(Some(duration_ms));
-        active.update(db).await?;
-        log.append(
-            db,
-            bus,
+        let row = run_steps::Model {
+            output: Some(result.output),
+            tokens_input: result.tokens_input as i64,
+            tokens_output: result.tokens_output as i64,
+            cost: result.cost,
+            status: status.into(),
+            error: result.error.clone(),
+            completed_at: Some(crate::service::now()),
+            duration_ms: Some(duration_ms),
+            ..self.row
+        };
+        log.step(row).await?;
+        log.event(
             STEP_COMPLETED,
             json!({
                 "step_id": id,

@@ -2,10 +2,12 @@
 
 use super::super::pagination::{self, Keyset, Kind, Page, PageArgs, Sort, SortValue};
 use crate::auth::Principal;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::ids;
 use entity::agent_versions::{self, Column, Entity, Model};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use serde_json::Value;
+use std::sync::Arc;
 
 impl Keyset for Model {
     type Entity = Entity;
@@ -69,4 +71,39 @@ pub async fn list(
         args,
     )
     .await
+}
+
+/// Agent version snapshots by (agent, version). Versions never change, so entries never
+/// go stale; the bound only caps memory.
+pub type VersionCache = moka::sync::Cache<(String, i32), Arc<Value>>;
+
+/// A cache for [`snapshot`].
+pub fn cache() -> VersionCache {
+    moka::sync::Cache::new(10_000)
+}
+
+/// The configuration of one version of an agent (for executing a run of it).
+pub async fn snapshot(
+    db: &impl ConnectionTrait,
+    cache: &VersionCache,
+    agent_id: &str,
+    version: i32,
+) -> AppResult<Arc<Value>> {
+    let key = (agent_id.to_owned(), version);
+    if let Some(snap) = cache.get(&key) {
+        return Ok(snap);
+    }
+    let row = Entity::find()
+        .filter(Column::AgentId.eq(agent_id))
+        .filter(Column::Version.eq(version))
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!(
+                "version {version} of agent {agent_id} is missing"
+            ))
+        })?;
+    let snap = Arc::new(row.snapshot);
+    cache.insert(key, snap.clone());
+    Ok(snap)
 }

@@ -12,51 +12,65 @@ use entity::runs::{Column, Entity, Model};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    Statement, TransactionTrait,
+    QuerySelect, Statement, TransactionTrait,
 };
 use serde_json::json;
 
-const CLAIM_SQLITE: &str = "UPDATE runs SET status = 'running', lease_owner = ?, lease_expires_at = ?, \
-     attempts = attempts + 1, started_at = COALESCE(started_at, MAX(?, created_at)) \
-     WHERE id = (SELECT r.id FROM runs r WHERE r.status = 'queued' AND NOT EXISTS \
-       (SELECT 1 FROM runs b WHERE b.session_key = r.session_key AND b.status IN ('running', 'waiting_for_approval')) \
-       ORDER BY r.created_at, r.id LIMIT 1) \
-     RETURNING *";
+// The runs to claim: queued, the oldest queued of their conversation, and their
+// conversation has nothing in progress (so a conversation's runs execute in order, one at
+// a time, even when several are claimed at once).
+const RUNNABLE: &str = "SELECT r.id FROM runs r WHERE r.status = 'queued' \
+     AND NOT EXISTS (SELECT 1 FROM runs b WHERE b.session_key = r.session_key \
+       AND b.status IN ('running', 'waiting_for_approval')) \
+     AND NOT EXISTS (SELECT 1 FROM runs o WHERE o.session_key = r.session_key \
+       AND o.status = 'queued' AND (o.created_at < r.created_at OR (o.created_at = r.created_at AND o.id < r.id))) \
+     ORDER BY r.created_at, r.id";
 
-const CLAIM_POSTGRES: &str = "UPDATE runs SET status = 'running', lease_owner = $1, lease_expires_at = $2, \
-     attempts = attempts + 1, started_at = COALESCE(started_at, GREATEST($3, created_at)) \
-     WHERE id = (SELECT r.id FROM runs r WHERE r.status = 'queued' AND NOT EXISTS \
-       (SELECT 1 FROM runs b WHERE b.session_key = r.session_key AND b.status IN ('running', 'waiting_for_approval')) \
-       ORDER BY r.created_at, r.id LIMIT 1 FOR UPDATE SKIP LOCKED) \
-     RETURNING *";
-
-/// Claims the next runnable run for `owner`, if any.
+/// Claims up to `limit` runnable runs for `owner`, oldest first.
 pub async fn claim(
     db: &DatabaseConnection,
     owner: &str,
     ttl: Duration,
-) -> AppResult<Option<Model>> {
+    limit: usize,
+) -> AppResult<Vec<Model>> {
     // Taken when the claim may proceed (after any lock wait); the statement also never
     // stamps a start before the run's creation.
     let values = || {
         let now = crate::service::now();
-        vec![owner.into(), (now + ttl).into(), now.into()]
+        vec![
+            owner.into(),
+            (now + ttl).into(),
+            now.into(),
+            (limit as i64).into(),
+        ]
     };
     let backend = db.get_database_backend();
-    if backend == DbBackend::Postgres {
-        // The session check cannot see another claimer's uncommitted update, so claims
-        // take turns (each is one short statement).
+    let mut runs = if backend == DbBackend::Postgres {
+        let sql = format!(
+            "UPDATE runs SET status = 'running', lease_owner = $1, lease_expires_at = $2, \
+             attempts = attempts + 1, started_at = COALESCE(started_at, GREATEST($3, created_at)) \
+             WHERE id IN ({RUNNABLE} LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING *"
+        );
+        // The conversation checks cannot see another claimer's uncommitted update, so
+        // claims take turns (each is one short statement).
         let txn = db.begin().await?;
         txn.execute_unprepared("SELECT pg_advisory_xact_lock(7201145)")
             .await?;
-        let stmt = Statement::from_sql_and_values(backend, CLAIM_POSTGRES, values());
-        let run = Entity::find().from_raw_sql(stmt).one(&txn).await?;
+        let stmt = Statement::from_sql_and_values(backend, sql, values());
+        let runs = Entity::find().from_raw_sql(stmt).all(&txn).await?;
         txn.commit().await?;
-        Ok(run)
+        runs
     } else {
-        let stmt = Statement::from_sql_and_values(backend, CLAIM_SQLITE, values());
-        Ok(Entity::find().from_raw_sql(stmt).one(db).await?)
-    }
+        let sql = format!(
+            "UPDATE runs SET status = 'running', lease_owner = ?, lease_expires_at = ?, \
+             attempts = attempts + 1, started_at = COALESCE(started_at, MAX(?, created_at)) \
+             WHERE id IN ({RUNNABLE} LIMIT ?) RETURNING *"
+        );
+        let stmt = Statement::from_sql_and_values(backend, sql, values());
+        Entity::find().from_raw_sql(stmt).all(db).await?
+    };
+    runs.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    Ok(runs)
 }
 
 /// Extends every lease `owner` holds.
@@ -105,4 +119,22 @@ pub async fn reap(db: &DatabaseConnection, bus: &Bus) -> AppResult<usize> {
         }
     }
     Ok(reaped)
+}
+
+/// The sequence number of the last stored event of a run just claimed.
+pub async fn last_seq(db: &DatabaseConnection, run: &Model) -> AppResult<i64> {
+    // On its first claim a run's log holds only `run.created` (seq 1): nothing else
+    // appends to a queued run's log, except a cancel, which also ends the run.
+    if run.attempts <= 1 {
+        return Ok(1);
+    }
+    let last: Option<i64> = entity::run_events::Entity::find()
+        .select_only()
+        .column_as(entity::run_events::Column::Seq.max(), "last")
+        .filter(entity::run_events::Column::RunId.eq(&run.id))
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?
+        .flatten();
+    Ok(last.unwrap_or(0))
 }

@@ -7,6 +7,7 @@ use super::pagination::{self, Keyset, Kind, Page, PageArgs, Sort, SortValue};
 use crate::auth::{Principal, Scope};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::events::bus::Bus;
+use crate::events::journal::Journal;
 use crate::events::log::RunLog;
 use crate::events::{RUN_CANCELLED, RUN_CREATED};
 use crate::ids;
@@ -16,7 +17,7 @@ use entity::runs::{self, Column, Entity, Model};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set, TransactionTrait, TryIntoModel,
 };
 use serde_json::{json, Value};
 
@@ -38,6 +39,9 @@ pub enum Multitask {
 /// A request to run an agent.
 #[derive(Debug, Clone, Default)]
 pub struct RunRequest {
+    /// The new run's id (a caller may watch it before the run exists); generated if
+    /// absent.
+    pub id: Option<String>,
     /// The user's message.
     pub input: String,
     /// Channel (`whatsapp`, `web`, ...).
@@ -157,6 +161,7 @@ fn in_session(p: &Principal, key: &str) -> sea_orm::Select<Entity> {
 pub async fn create(
     db: &DatabaseConnection,
     bus: &Bus,
+    journal: &Journal,
     p: &Principal,
     agent_id: &str,
     req: RunRequest,
@@ -164,7 +169,7 @@ pub async fn create(
     p.require(Scope::RunsWrite)?;
     validate(&req)?;
     let agent = super::agents::find(db, p, agent_id).await?;
-    let id = ids::new_id(ids::RUN);
+    let id = req.id.clone().unwrap_or_else(|| ids::new_id(ids::RUN));
     let key = session_key(&agent.id, &id, &req);
     if req.multitask == Multitask::Interrupt {
         for busy in in_session(p, &key).all(db).await? {
@@ -200,34 +205,42 @@ pub async fn create(
         completed_at: Set(None),
         duration_ms: Set(None),
     };
+    if !reject {
+        // Group-committed with other runs' writes (see events::journal); only `reject`
+        // needs its own transaction, to check the conversation atomically.
+        let run = run.try_into_model()?;
+        let event = RunLog::new(&run.id, &run.org_id).next(RUN_CREATED, created_data(&run));
+        journal.create(run.clone(), event).await?;
+        return Ok(run);
+    }
     let txn = db.begin().await?;
     // Triggers in one organisation queue here, so `reject` sees every earlier run.
     super::orgs::lock_for_update(&txn, &p.org_id).await?;
     let run = run.insert(&txn).await?;
-    if reject {
-        // Checked after the insert, inside the transaction: two triggers at once cannot
-        // both see an idle conversation.
-        if let Some(busy) = in_session(p, &run.session_key)
-            .filter(Column::Id.ne(&run.id))
-            .one(&txn)
-            .await?
-        {
-            txn.rollback().await?;
-            return Err(AppError::Conflict(format!(
-                "the conversation already has run {} ({}); retry later or use multitask `enqueue` or `interrupt`",
-                busy.id, busy.status
-            )));
-        }
+    // Checked after the insert, inside the transaction: two triggers at once cannot both
+    // see an idle conversation.
+    if let Some(busy) = in_session(p, &run.session_key)
+        .filter(Column::Id.ne(&run.id))
+        .one(&txn)
+        .await?
+    {
+        txn.rollback().await?;
+        return Err(AppError::Conflict(format!(
+            "the conversation already has run {} ({}); retry later or use multitask `enqueue` or `interrupt`",
+            busy.id, busy.status
+        )));
     }
     let mut log = RunLog::new(&run.id, &run.org_id);
-    let event = log
-        .store(&txn, RUN_CREATED, json!({ "run_id": run.id, "agent_id": run.agent_id, "agent_version": run.agent_version }))
-        .await?;
+    let event = log.store(&txn, RUN_CREATED, created_data(&run)).await?;
     txn.commit().await?;
     bus.publish_event(event);
     bus.publish_run(run.clone());
     bus.notify_work();
     Ok(run)
+}
+
+fn created_data(run: &Model) -> Value {
+    json!({ "run_id": run.id, "agent_id": run.agent_id, "agent_version": run.agent_version })
 }
 
 /// One run of the caller's organisation.

@@ -4,6 +4,8 @@ use crate::config::Config;
 use crate::service::{api_keys, orgs};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Opens the pool described by the configuration.
@@ -31,6 +33,38 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
     }
     let db = Database::connect(opts).await?;
     Ok(db)
+}
+
+/// What this instance asked of its database.
+#[derive(Debug, Default)]
+pub struct DbStats {
+    statements: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl DbStats {
+    /// SQL statements sent so far (transaction control included).
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Of those, the ones that failed.
+    pub fn failed(&self) -> u64 {
+        self.failed.load(Ordering::Relaxed)
+    }
+}
+
+/// Counts every statement sent through `db` (and its clones made afterwards).
+pub fn count_statements(db: &mut DatabaseConnection) -> Arc<DbStats> {
+    let stats = Arc::new(DbStats::default());
+    let counter = stats.clone();
+    db.set_metric_callback(move |info| {
+        counter.statements.fetch_add(1, Ordering::Relaxed);
+        if info.failed {
+            counter.failed.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    stats
 }
 
 /// Applies pending migrations. On PostgreSQL an advisory lock makes instances that

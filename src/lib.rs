@@ -35,7 +35,8 @@ pub struct Built {
 /// Connects to the database, migrates (when configured), bootstraps the first key and
 /// assembles the state.
 pub async fn build(config: Config) -> anyhow::Result<Built> {
-    let db = db::connect(&config).await?;
+    let mut db = db::connect(&config).await?;
+    let db_stats = db::count_statements(&mut db);
     if config.migrate_on_start {
         db::migrate(&db, &config).await?;
     }
@@ -65,6 +66,7 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
     let rest = Arc::new(rest::RestApi::new(&schema)?);
     let state = AppState {
         db,
+        db_stats,
         config,
         auth,
         schema,

@@ -12,6 +12,8 @@ use std::sync::Arc;
 pub struct AppState {
     /// The database pool.
     pub db: DatabaseConnection,
+    /// Statements sent to it.
+    pub db_stats: Arc<crate::db::DbStats>,
     /// The validated configuration.
     pub config: Arc<Config>,
     /// API key verification with its cache.

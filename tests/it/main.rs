@@ -12,6 +12,8 @@ mod graphql;
 mod graphql_http_audit;
 mod pagination;
 mod rest_graphql_parity;
+mod run_queue;
+mod run_support;
 mod runs;
 mod scale_out;
 mod schema_drift;

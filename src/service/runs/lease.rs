@@ -98,6 +98,9 @@ pub async fn reap(db: &DatabaseConnection, bus: &Bus) -> AppResult<usize> {
             "code": "worker_lost",
             "message": "the instance executing this run stopped before it finished",
         });
+        // The ending and its terminal event in one transaction: a run never shows
+        // `failed` without the event that ends its stream. (Writes first, for SQLite.)
+        let txn = db.begin().await?;
         let res = Entity::update_many()
             .col_expr(Column::Status, Expr::value("failed"))
             .col_expr(Column::Error, Expr::value(error.clone()))
@@ -106,17 +109,33 @@ pub async fn reap(db: &DatabaseConnection, bus: &Bus) -> AppResult<usize> {
             .filter(Column::Id.eq(&run.id))
             .filter(Column::Status.eq("running"))
             .filter(Column::LeaseExpiresAt.lt(now))
-            .exec(db)
+            .exec(&txn)
             .await?;
-        if res.rows_affected == 1 {
-            let mut log = RunLog::open(db, &run.id, &run.org_id).await?;
-            log.append(db, bus, RUN_FAILED, json!({ "error": error }))
-                .await?;
-            if let Some(run) = Entity::find_by_id(run.id.clone()).one(db).await? {
-                bus.publish_run(run);
-            }
-            reaped += 1;
+        if res.rows_affected == 0 {
+            txn.rollback().await?;
+            continue;
         }
+        entity::run_steps::Entity::update_many()
+            .col_expr(entity::run_steps::Column::Status, Expr::value("failed"))
+            .col_expr(entity::run_steps::Column::CompletedAt, Expr::value(now))
+            .filter(entity::run_steps::Column::RunId.eq(&run.id))
+            .filter(entity::run_steps::Column::Status.eq("running"))
+            .exec(&txn)
+            .await?;
+        let mut log = RunLog::open(&txn, &run.id, &run.org_id).await?;
+        let event = log
+            .store(&txn, RUN_FAILED, json!({ "error": error }))
+            .await?;
+        txn.commit().await?;
+        bus.publish_event(event);
+        bus.publish_run(Model {
+            status: "failed".into(),
+            error: Some(error),
+            lease_owner: None,
+            completed_at: Some(now),
+            ..run
+        });
+        reaped += 1;
     }
     Ok(reaped)
 }

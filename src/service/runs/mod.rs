@@ -341,29 +341,37 @@ pub async fn cancel(
 
 async fn request_cancel(db: &DatabaseConnection, bus: &Bus, run: Model) -> AppResult<()> {
     let now = super::now();
-    // A queued run has no executor: end it here, guarded on it still being queued.
+    // A queued run has no executor: end it here, guarded on it still being queued, with
+    // its terminal event in the same transaction.
+    let txn = db.begin().await?;
     let ended = Entity::update_many()
         .col_expr(Column::Status, Expr::value("cancelled"))
         .col_expr(Column::CancelRequested, Expr::value(true))
         .col_expr(Column::CompletedAt, Expr::value(now))
         .filter(Column::Id.eq(&run.id))
         .filter(Column::Status.eq("queued"))
-        .exec(db)
+        .exec(&txn)
         .await?;
     if ended.rows_affected == 1 {
-        let mut log = RunLog::open(db, &run.id, &run.org_id).await?;
-        log.append(
-            db,
-            bus,
-            RUN_CANCELLED,
-            json!({ "reason": "cancelled before it started" }),
-        )
-        .await?;
-        if let Some(run) = Entity::find_by_id(run.id.clone()).one(db).await? {
-            bus.publish_run(run);
-        }
+        let mut log = RunLog::open(&txn, &run.id, &run.org_id).await?;
+        let event = log
+            .store(
+                &txn,
+                RUN_CANCELLED,
+                json!({ "reason": "cancelled before it started" }),
+            )
+            .await?;
+        txn.commit().await?;
+        bus.publish_event(event);
+        bus.publish_run(Model {
+            status: "cancelled".into(),
+            cancel_requested: true,
+            completed_at: Some(now),
+            ..run
+        });
         return Ok(());
     }
+    txn.rollback().await?;
     Entity::update_many()
         .col_expr(Column::CancelRequested, Expr::value(true))
         .filter(Column::Id.eq(&run.id))

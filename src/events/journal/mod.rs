@@ -10,25 +10,22 @@
 //! If a batch fails, its writes are retried one by one, so one bad write (say, a run
 //! whose lease was lost appending after the reaper) cannot take other runs' writes down.
 
+mod write;
+
 use super::bus::Bus;
 use super::RunEvent;
 use crate::error::{AppError, AppResult};
-use entity::{run_events, run_steps, runs};
-use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    TransactionTrait,
-};
+use entity::{run_steps, runs};
+use sea_orm::DatabaseConnection;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
+use write::{write, Parts};
 
 /// Writes waiting for the journal, at most; executors wait when it is full.
 const QUEUE: usize = 16_384;
 /// Writes committed in one transaction, at most.
 const MAX_BATCH: usize = 2_048;
-/// Rows per multi-row insert (well under SQLite's and PostgreSQL's bound-value limits).
-const ROWS_PER_INSERT: usize = 256;
 
 /// The end of a run, recorded only if the writer still holds the run's lease.
 pub struct Finish {
@@ -159,17 +156,34 @@ impl Batch {
 
 async fn run(db: DatabaseConnection, bus: Arc<Bus>, mut rx: mpsc::Receiver<Write>) {
     let mut buf = Vec::with_capacity(MAX_BATCH);
+    // Runs whose events or steps could not be stored (typically: the run was ended by
+    // another instance after its lease expired, and its sequence numbers collide): their
+    // later events and steps are dropped rather than stored after a gap, and their
+    // executors are stopped. Forgotten once the run's end is processed.
+    let mut broken = HashSet::new();
     while rx.recv_many(&mut buf, MAX_BATCH).await > 0 {
         let mut batch = Batch::default();
         let mut step_index = HashMap::new();
         for write in buf.drain(..) {
+            let run_id = match &write {
+                Write::Event(e) => Some(&e.run_id),
+                Write::Step(s) => Some(&s.run_id),
+                _ => None,
+            };
+            if run_id.is_some_and(|id| broken.contains(id)) {
+                continue;
+            }
             batch.add(write, &mut step_index);
         }
-        commit(&db, &bus, batch).await;
+        let ended: Vec<String> = batch.finishes.iter().map(|f| f.run.id.clone()).collect();
+        commit(&db, &bus, batch, &mut broken).await;
+        for id in ended {
+            broken.remove(&id);
+        }
     }
 }
 
-async fn commit(db: &DatabaseConnection, bus: &Bus, batch: Batch) {
+async fn commit(db: &DatabaseConnection, bus: &Bus, batch: Batch, broken: &mut HashSet<String>) {
     let Batch {
         creates,
         events,
@@ -206,7 +220,13 @@ async fn commit(db: &DatabaseConnection, bus: &Bus, batch: Batch) {
         Err(err) => {
             drop(parts);
             tracing::warn!(error = %err, "a journal batch failed; writing its parts one by one");
-            write_one_by_one(db, bus, creates, events, steps, finishes).await;
+            let parts = OneByOne {
+                creates,
+                events,
+                steps,
+                finishes,
+            };
+            parts.write(db, bus, broken).await;
         }
     }
     for tx in flushes {
@@ -214,59 +234,75 @@ async fn commit(db: &DatabaseConnection, bus: &Bus, batch: Batch) {
     }
 }
 
-async fn write_one_by_one(
-    db: &DatabaseConnection,
-    bus: &Bus,
+/// The parts of a failed batch, to write one by one.
+struct OneByOne {
     creates: Vec<Create>,
     events: Vec<Arc<RunEvent>>,
     steps: Vec<run_steps::Model>,
     finishes: Vec<Finish>,
-) {
-    let mut created = false;
-    for c in creates {
-        let parts = Parts {
-            runs: vec![(&c.run, &*c.event)],
-            ..Parts::default()
-        };
-        let res = write(db, &parts).await.map(|_| ());
-        drop(parts);
-        created |= res.is_ok();
-        created_run(bus, c, res);
-    }
-    if created {
-        bus.notify_work();
-    }
-    for step in &steps {
-        let parts = Parts {
-            steps: vec![step],
-            ..Parts::default()
-        };
-        if let Err(err) = write(db, &parts).await {
-            tracing::error!(error = %err, step_id = %step.id, "could not record a run step");
+}
+
+impl OneByOne {
+    async fn write(self, db: &DatabaseConnection, bus: &Bus, broken: &mut HashSet<String>) {
+        let mut created = false;
+        for c in self.creates {
+            let parts = Parts {
+                runs: vec![(&c.run, &*c.event)],
+                ..Parts::default()
+            };
+            let res = write(db, &parts).await.map(|_| ());
+            drop(parts);
+            created |= res.is_ok();
+            created_run(bus, c, res);
         }
-    }
-    for event in events {
-        let parts = Parts {
-            events: vec![&*event],
-            ..Parts::default()
-        };
-        let res = write(db, &parts).await;
-        drop(parts);
-        match res {
-            Ok(_) => bus.publish_event(event),
-            Err(err) => {
-                tracing::error!(error = %err, run_id = %event.run_id, seq = event.seq, "could not record a run event")
+        if created {
+            bus.notify_work();
+        }
+        for step in &self.steps {
+            let parts = Parts {
+                steps: vec![step],
+                ..Parts::default()
+            };
+            if let Err(err) = write(db, &parts).await {
+                tracing::warn!(error = %err, step_id = %step.id, run_id = %step.run_id, "could not record a run step; stopping the run");
+                stop(bus, broken, &step.run_id);
             }
         }
+        for event in self.events {
+            if broken.contains(&event.run_id) {
+                continue;
+            }
+            let parts = Parts {
+                events: vec![&*event],
+                ..Parts::default()
+            };
+            let res = write(db, &parts).await;
+            drop(parts);
+            match res {
+                Ok(_) => bus.publish_event(event),
+                Err(err) => {
+                    tracing::warn!(error = %err, run_id = %event.run_id, seq = event.seq, "could not record a run event (another instance may have ended the run); stopping it");
+                    stop(bus, broken, &event.run_id);
+                }
+            }
+        }
+        for f in self.finishes {
+            let parts = Parts {
+                ends: vec![(&f.run, &f.owner, &*f.event)],
+                ..Parts::default()
+            };
+            let res = write(db, &parts).await.map(|kept| kept[0]);
+            drop(parts);
+            end(bus, f, res);
+        }
     }
-    for f in finishes {
-        let parts = Parts {
-            ends: vec![(&f.run, &f.owner, &*f.event)],
-            ..Parts::default()
-        };
-        let res = write(db, &parts).await.map(|kept| kept[0]);
-        drop(parts);
-        end(bus, f, res);
+}
+
+/// A run whose log can no longer be written in order: stop its executor (it ends the
+/// run if it still holds the lease) and drop what it writes until then.
+fn stop(bus: &Bus, broken: &mut HashSet<String>, run_id: &str) {
+    if broken.insert(run_id.to_owned()) {
+        bus.cancel(run_id);
     }
 }
 
@@ -286,133 +322,6 @@ fn end(bus: &Bus, f: Finish, res: AppResult<bool>) {
         bus.publish_run(f.run);
     }
     let _ = f.done.send(res);
-}
-
-/// What one transaction writes.
-#[derive(Default)]
-struct Parts<'a> {
-    /// New runs, each with its first event.
-    runs: Vec<(&'a runs::Model, &'a RunEvent)>,
-    events: Vec<&'a RunEvent>,
-    steps: Vec<&'a run_steps::Model>,
-    /// Run endings: the run as it ends, the lease owner it needs, its terminal event.
-    ends: Vec<(&'a runs::Model, &'a str, &'a RunEvent)>,
-}
-
-/// Writes one batch in one transaction: new runs, steps, then run endings (each only if
-/// its lease is still held; steps cut short end with their run), then events. Returns,
-/// per ending, whether it was recorded.
-async fn write(db: &DatabaseConnection, parts: &Parts<'_>) -> AppResult<Vec<bool>> {
-    let txn = db.begin().await?;
-    for chunk in parts.runs.chunks(ROWS_PER_INSERT / 4) {
-        let rows = chunk
-            .iter()
-            .map(|(r, _)| (*r).clone().into_active_model().reset_all());
-        runs::Entity::insert_many(rows)
-            .exec_without_returning(&txn)
-            .await?;
-    }
-    for chunk in parts.steps.chunks(ROWS_PER_INSERT / 2) {
-        let rows = chunk
-            .iter()
-            .map(|s| (*s).clone().into_active_model().reset_all());
-        run_steps::Entity::insert_many(rows)
-            .on_conflict(
-                OnConflict::column(run_steps::Column::Id)
-                    .update_columns([
-                        run_steps::Column::Output,
-                        run_steps::Column::TokensInput,
-                        run_steps::Column::TokensOutput,
-                        run_steps::Column::Cost,
-                        run_steps::Column::Status,
-                        run_steps::Column::Error,
-                        run_steps::Column::CompletedAt,
-                        run_steps::Column::DurationMs,
-                    ])
-                    .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await?;
-    }
-    let mut kept = Vec::with_capacity(parts.ends.len());
-    let mut dropped = HashSet::new();
-    for (run, owner, event) in &parts.ends {
-        let ok = end_run(&txn, run, owner).await?;
-        if !ok {
-            dropped.insert((event.run_id.as_str(), event.seq));
-        }
-        kept.push(ok);
-    }
-    let rows = parts
-        .runs
-        .iter()
-        .map(|(_, e)| *e)
-        .chain(parts.events.iter().copied())
-        .chain(parts.ends.iter().map(|(_, _, e)| *e))
-        .filter(|e| !dropped.contains(&(e.run_id.as_str(), e.seq)))
-        .collect::<Vec<_>>();
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let rows = chunk.iter().map(|e| run_events::ActiveModel {
-            run_id: sea_orm::Set(e.run_id.clone()),
-            seq: sea_orm::Set(e.seq),
-            org_id: sea_orm::Set(e.org_id.clone()),
-            kind: sea_orm::Set(e.kind.clone()),
-            data: sea_orm::Set(e.data.clone()),
-            created_at: sea_orm::Set(e.created_at),
-        });
-        run_events::Entity::insert_many(rows)
-            .exec_without_returning(&txn)
-            .await?;
-    }
-    txn.commit().await?;
-    Ok(kept)
-}
-
-/// Records a run's end if `owner` still holds its lease.
-async fn end_run(
-    txn: &sea_orm::DatabaseTransaction,
-    run: &runs::Model,
-    owner: &str,
-) -> AppResult<bool> {
-    let updated = runs::Entity::update_many()
-        .col_expr(runs::Column::Status, Expr::value(run.status.clone()))
-        .col_expr(runs::Column::Output, Expr::value(run.output.clone()))
-        .col_expr(runs::Column::Error, Expr::value(run.error.clone()))
-        .col_expr(runs::Column::TokensInput, Expr::value(run.tokens_input))
-        .col_expr(runs::Column::TokensOutput, Expr::value(run.tokens_output))
-        .col_expr(runs::Column::Cost, Expr::value(run.cost))
-        .col_expr(runs::Column::CompletedAt, Expr::value(run.completed_at))
-        .col_expr(runs::Column::DurationMs, Expr::value(run.duration_ms))
-        .col_expr(
-            runs::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .filter(runs::Column::Id.eq(&run.id))
-        .filter(runs::Column::LeaseOwner.eq(owner))
-        .exec(txn)
-        .await?;
-    if updated.rows_affected == 0 {
-        return Ok(false);
-    }
-    if run.status != "completed" {
-        // Steps cut short by a cancel, timeout or failure end with the run.
-        let status = if run.status == "cancelled" {
-            "cancelled"
-        } else {
-            "failed"
-        };
-        run_steps::Entity::update_many()
-            .col_expr(run_steps::Column::Status, Expr::value(status))
-            .col_expr(
-                run_steps::Column::CompletedAt,
-                Expr::value(run.completed_at),
-            )
-            .filter(run_steps::Column::RunId.eq(&run.id))
-            .filter(run_steps::Column::Status.eq("running"))
-            .exec(txn)
-            .await?;
-    }
-    Ok(true)
 }
 
 /// One run's writer for its executor: numbers the run's events and hands them, with the

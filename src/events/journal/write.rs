@@ -1,0 +1,141 @@
+//! The SQL of one journal batch: one transaction, multi-row inserts.
+
+use super::super::RunEvent;
+use crate::error::AppResult;
+use entity::{run_events, run_steps, runs};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    TransactionTrait,
+};
+use std::collections::HashSet;
+
+/// Rows per multi-row insert (well under SQLite's and PostgreSQL's bound-value limits).
+const ROWS_PER_INSERT: usize = 256;
+
+/// What one transaction writes.
+#[derive(Default)]
+pub(super) struct Parts<'a> {
+    /// New runs, each with its first event.
+    pub(super) runs: Vec<(&'a runs::Model, &'a RunEvent)>,
+    pub(super) events: Vec<&'a RunEvent>,
+    pub(super) steps: Vec<&'a run_steps::Model>,
+    /// Run endings: the run as it ends, the lease owner it needs, its terminal event.
+    pub(super) ends: Vec<(&'a runs::Model, &'a str, &'a RunEvent)>,
+}
+
+/// Writes one batch in one transaction: new runs, steps, then run endings (each only if
+/// its lease is still held; steps cut short end with their run), then events. Returns,
+/// per ending, whether it was recorded.
+pub(super) async fn write(db: &DatabaseConnection, parts: &Parts<'_>) -> AppResult<Vec<bool>> {
+    let txn = db.begin().await?;
+    for chunk in parts.runs.chunks(ROWS_PER_INSERT / 4) {
+        let rows = chunk
+            .iter()
+            .map(|(r, _)| (*r).clone().into_active_model().reset_all());
+        runs::Entity::insert_many(rows)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    for chunk in parts.steps.chunks(ROWS_PER_INSERT / 2) {
+        let rows = chunk
+            .iter()
+            .map(|s| (*s).clone().into_active_model().reset_all());
+        run_steps::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::column(run_steps::Column::Id)
+                    .update_columns([
+                        run_steps::Column::Output,
+                        run_steps::Column::TokensInput,
+                        run_steps::Column::TokensOutput,
+                        run_steps::Column::Cost,
+                        run_steps::Column::Status,
+                        run_steps::Column::Error,
+                        run_steps::Column::CompletedAt,
+                        run_steps::Column::DurationMs,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    let mut kept = Vec::with_capacity(parts.ends.len());
+    let mut dropped = HashSet::new();
+    for (run, owner, event) in &parts.ends {
+        let ok = end_run(&txn, run, owner).await?;
+        if !ok {
+            dropped.insert((event.run_id.as_str(), event.seq));
+        }
+        kept.push(ok);
+    }
+    let rows = parts
+        .runs
+        .iter()
+        .map(|(_, e)| *e)
+        .chain(parts.events.iter().copied())
+        .chain(parts.ends.iter().map(|(_, _, e)| *e))
+        .filter(|e| !dropped.contains(&(e.run_id.as_str(), e.seq)))
+        .collect::<Vec<_>>();
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let rows = chunk.iter().map(|e| run_events::ActiveModel {
+            run_id: sea_orm::Set(e.run_id.clone()),
+            seq: sea_orm::Set(e.seq),
+            org_id: sea_orm::Set(e.org_id.clone()),
+            kind: sea_orm::Set(e.kind.clone()),
+            data: sea_orm::Set(e.data.clone()),
+            created_at: sea_orm::Set(e.created_at),
+        });
+        run_events::Entity::insert_many(rows)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(kept)
+}
+
+/// Records a run's end if `owner` still holds its lease.
+async fn end_run(
+    txn: &sea_orm::DatabaseTransaction,
+    run: &runs::Model,
+    owner: &str,
+) -> AppResult<bool> {
+    let updated = runs::Entity::update_many()
+        .col_expr(runs::Column::Status, Expr::value(run.status.clone()))
+        .col_expr(runs::Column::Output, Expr::value(run.output.clone()))
+        .col_expr(runs::Column::Error, Expr::value(run.error.clone()))
+        .col_expr(runs::Column::TokensInput, Expr::value(run.tokens_input))
+        .col_expr(runs::Column::TokensOutput, Expr::value(run.tokens_output))
+        .col_expr(runs::Column::Cost, Expr::value(run.cost))
+        .col_expr(runs::Column::CompletedAt, Expr::value(run.completed_at))
+        .col_expr(runs::Column::DurationMs, Expr::value(run.duration_ms))
+        .col_expr(
+            runs::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(runs::Column::Id.eq(&run.id))
+        .filter(runs::Column::LeaseOwner.eq(owner))
+        .exec(txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Ok(false);
+    }
+    if run.status != "completed" {
+        // Steps cut short by a cancel, timeout or failure end with the run.
+        let status = if run.status == "cancelled" {
+            "cancelled"
+        } else {
+            "failed"
+        };
+        run_steps::Entity::update_many()
+            .col_expr(run_steps::Column::Status, Expr::value(status))
+            .col_expr(
+                run_steps::Column::CompletedAt,
+                Expr::value(run.completed_at),
+            )
+            .filter(run_steps::Column::RunId.eq(&run.id))
+            .filter(run_steps::Column::Status.eq("running"))
+            .exec(txn)
+            .await?;
+    }
+    Ok(true)
+}

@@ -201,6 +201,15 @@ stop_server
 if [[ -n $PG_URL ]]; then
   PG_SCHEMA=${BENCH_PG_SCHEMA:-bench_runs_$(date +%s)}
   [[ $PG_SCHEMA =~ ^[a-z0-9_]+$ ]] || die "BENCH_PG_SCHEMA must be lower-case letters, digits and _"
+  if ! psql "$PG_URL" -qAt -c 'SELECT 1' >/dev/null 2>&1; then
+    # A fresh machine has no bench database: create it through the maintenance database.
+    PG_DB=${PG_URL##*/}
+    PG_DB=${PG_DB%%\?*}
+    [[ $PG_DB =~ ^[a-z0-9_]+$ ]] || die "cannot create database '$PG_DB' (lower-case letters, digits and _ only)"
+    log "creating database $PG_DB"
+    psql "${PG_URL%/*}/postgres" -qAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$PG_DB\"" >/dev/null \
+      || die "could not create database $PG_DB"
+  fi
   psql "$PG_URL" -qAt -v ON_ERROR_STOP=1 -c "CREATE SCHEMA IF NOT EXISTS \"$PG_SCHEMA\"" >/dev/null \
     || die "could not create schema $PG_SCHEMA in $PG_URL"
   LABELS+=(postgres)

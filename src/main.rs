@@ -5,6 +5,12 @@ use orchstack::config::Config;
 use orchstack::service::{api_keys, orgs};
 use std::path::PathBuf;
 
+// mimalloc instead of the system allocator: a run allocates many small, short-lived
+// objects on several threads (the journal, SQLite's workers, the runtime); glibc malloc
+// took a quarter of the server's CPU in the run benchmark (bench/README.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// OrchStack: an API server for running AI agents in production.
 #[derive(Parser)]
 #[command(version, about)]

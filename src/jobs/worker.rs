@@ -42,7 +42,7 @@ pub async fn run(executor: Executor, owner: String, config: WorkerConfig, stop: 
             }
         }
         while running.try_join_next().is_some() {}
-        match lease::claim(&executor.db, &owner, ttl, permits.len()).await {
+        match executor.journal.claim(&owner, ttl, permits.len()).await {
             Ok(runs) if !runs.is_empty() => {
                 for (run, permit) in runs.into_iter().zip(permits.drain(..)) {
                     let (ex, owner) = (executor.clone(), owner.clone());

@@ -76,7 +76,6 @@ impl Executor {
         );
         log.event(RUN_STARTED, json!({ "attempt": run.attempts }))
             .await?;
-        self.bus.publish_run(run.clone());
         let started = Instant::now();
         let mut totals = Totals::default();
         let limit = Duration::from_secs(self.config.runs.timeout_secs);

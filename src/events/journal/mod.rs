@@ -20,7 +20,7 @@ use sea_orm::DatabaseConnection;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
-use write::{write, Parts};
+use write::{write, Parts, Written};
 
 /// Writes waiting for the journal, at most; executors wait when it is full.
 const QUEUE: usize = 16_384;
@@ -46,8 +46,17 @@ struct Create {
     done: oneshot::Sender<AppResult<()>>,
 }
 
+/// A worker asking for queued runs.
+struct Claim {
+    owner: String,
+    ttl: chrono::Duration,
+    limit: usize,
+    done: oneshot::Sender<AppResult<Vec<runs::Model>>>,
+}
+
 enum Write {
     Create(Box<Create>),
+    Claim(Box<Claim>),
     Event(Arc<RunEvent>),
     Step(Box<run_steps::Model>),
     Finish(Box<Finish>),
@@ -81,6 +90,28 @@ impl Journal {
         let (done, answer) = oneshot::channel();
         self.send(Write::Create(Box::new(Create { run, event, done })))
             .await?;
+        answer
+            .await
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("the run journal has stopped")))?
+    }
+
+    /// Claims up to `limit` queued runs for `owner` (see `service::runs::lease`), in the
+    /// next batch: on SQLite the journal is then the only regular writer, so writers never
+    /// wait on each other's locks.
+    pub async fn claim(
+        &self,
+        owner: &str,
+        ttl: chrono::Duration,
+        limit: usize,
+    ) -> AppResult<Vec<runs::Model>> {
+        let (done, answer) = oneshot::channel();
+        let claim = Claim {
+            owner: owner.to_owned(),
+            ttl,
+            limit,
+            done,
+        };
+        self.send(Write::Claim(Box::new(claim))).await?;
         answer
             .await
             .map_err(|_| AppError::Internal(anyhow::anyhow!("the run journal has stopped")))?
@@ -130,6 +161,7 @@ impl Journal {
 #[derive(Default)]
 struct Batch {
     creates: Vec<Create>,
+    claims: Vec<Claim>,
     events: Vec<Arc<RunEvent>>,
     steps: Vec<run_steps::Model>,
     finishes: Vec<Finish>,
@@ -140,6 +172,7 @@ impl Batch {
     fn add(&mut self, write: Write, step_index: &mut HashMap<String, usize>) {
         match write {
             Write::Create(c) => self.creates.push(*c),
+            Write::Claim(c) => self.claims.push(*c),
             Write::Event(e) => self.events.push(e),
             Write::Step(s) => match step_index.get(&s.id) {
                 Some(&i) => self.steps[i] = *s,
@@ -186,6 +219,7 @@ async fn run(db: DatabaseConnection, bus: Arc<Bus>, mut rx: mpsc::Receiver<Write
 async fn commit(db: &DatabaseConnection, bus: &Bus, batch: Batch, broken: &mut HashSet<String>) {
     let Batch {
         creates,
+        claims,
         events,
         steps,
         finishes,
@@ -199,13 +233,20 @@ async fn commit(db: &DatabaseConnection, bus: &Bus, batch: Batch, broken: &mut H
             .iter()
             .map(|f| (&f.run, f.owner.as_str(), &*f.event))
             .collect(),
+        claims: claims
+            .iter()
+            .map(|c| (c.owner.as_str(), c.ttl, c.limit))
+            .collect(),
     };
     match write(db, &parts).await {
-        Ok(kept) => {
+        Ok(Written { kept, claimed }) => {
             drop(parts);
             let created = !creates.is_empty();
             for c in creates {
                 created_run(bus, c, Ok(()));
+            }
+            for (c, runs) in claims.into_iter().zip(claimed) {
+                claimed_runs(bus, c, Ok(runs));
             }
             for event in events {
                 bus.publish_event(event);
@@ -222,6 +263,7 @@ async fn commit(db: &DatabaseConnection, bus: &Bus, batch: Batch, broken: &mut H
             tracing::warn!(error = %err, "a journal batch failed; writing its parts one by one");
             let parts = OneByOne {
                 creates,
+                claims,
                 events,
                 steps,
                 finishes,
@@ -237,6 +279,7 @@ async fn commit(db: &DatabaseConnection, bus: &Bus, batch: Batch, broken: &mut H
 /// The parts of a failed batch, to write one by one.
 struct OneByOne {
     creates: Vec<Create>,
+    claims: Vec<Claim>,
     events: Vec<Arc<RunEvent>>,
     steps: Vec<run_steps::Model>,
     finishes: Vec<Finish>,
@@ -257,6 +300,16 @@ impl OneByOne {
         }
         if created {
             bus.notify_work();
+        }
+        for c in self.claims {
+            let parts = Parts {
+                claims: vec![(&c.owner, c.ttl, c.limit)],
+                ..Parts::default()
+            };
+            let res = write(db, &parts).await;
+            drop(parts);
+            let res = res.map(|mut w| w.claimed.pop().unwrap_or_default());
+            claimed_runs(bus, c, res);
         }
         for step in &self.steps {
             let parts = Parts {
@@ -291,7 +344,7 @@ impl OneByOne {
                 ends: vec![(&f.run, &f.owner, &*f.event)],
                 ..Parts::default()
             };
-            let res = write(db, &parts).await.map(|kept| kept[0]);
+            let res = write(db, &parts).await.map(|w| w.kept[0]);
             drop(parts);
             end(bus, f, res);
         }
@@ -304,6 +357,17 @@ fn stop(bus: &Bus, broken: &mut HashSet<String>, run_id: &str) {
     if broken.insert(run_id.to_owned()) {
         bus.cancel(run_id);
     }
+}
+
+/// After a claim was (or was not) committed: publish the runs' new state, hand them to
+/// the worker (which executes them).
+fn claimed_runs(bus: &Bus, c: Claim, res: AppResult<Vec<runs::Model>>) {
+    if let Ok(runs) = &res {
+        for run in runs {
+            bus.publish_run(run.clone());
+        }
+    }
+    let _ = c.done.send(res);
 }
 
 /// After a new run was (or was not) committed: publish it, tell its creator.

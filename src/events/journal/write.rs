@@ -2,6 +2,7 @@
 
 use super::super::RunEvent;
 use crate::error::AppResult;
+use crate::service::runs::lease;
 use entity::{run_events, run_steps, runs};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -22,12 +23,22 @@ pub(super) struct Parts<'a> {
     pub(super) steps: Vec<&'a run_steps::Model>,
     /// Run endings: the run as it ends, the lease owner it needs, its terminal event.
     pub(super) ends: Vec<(&'a runs::Model, &'a str, &'a RunEvent)>,
+    /// Claims of queued runs: lease owner, lease length, how many runs at most.
+    pub(super) claims: Vec<(&'a str, chrono::Duration, usize)>,
 }
 
-/// Writes one batch in one transaction: new runs, steps, then run endings (each only if
-/// its lease is still held; steps cut short end with their run), then events. Returns,
-/// per ending, whether it was recorded.
-pub(super) async fn write(db: &DatabaseConnection, parts: &Parts<'_>) -> AppResult<Vec<bool>> {
+/// What a batch did besides writing.
+pub(super) struct Written {
+    /// Per ending: whether it was recorded (false: the lease was lost).
+    pub(super) kept: Vec<bool>,
+    /// Per claim: the runs claimed.
+    pub(super) claimed: Vec<Vec<runs::Model>>,
+}
+
+/// Writes one batch in one transaction: new runs, claims (which may take runs created
+/// in the same batch), steps, then run endings (each only if its lease is still held;
+/// steps cut short end with their run), then events.
+pub(super) async fn write(db: &DatabaseConnection, parts: &Parts<'_>) -> AppResult<Written> {
     let txn = db.begin().await?;
     for chunk in parts.runs.chunks(ROWS_PER_INSERT / 4) {
         let rows = chunk
@@ -36,6 +47,10 @@ pub(super) async fn write(db: &DatabaseConnection, parts: &Parts<'_>) -> AppResu
         runs::Entity::insert_many(rows)
             .exec_without_returning(&txn)
             .await?;
+    }
+    let mut claimed = Vec::with_capacity(parts.claims.len());
+    for (owner, ttl, limit) in &parts.claims {
+        claimed.push(lease::claim(&txn, owner, *ttl, *limit).await?);
     }
     for chunk in parts.steps.chunks(ROWS_PER_INSERT / 2) {
         let rows = chunk
@@ -90,7 +105,7 @@ pub(super) async fn write(db: &DatabaseConnection, parts: &Parts<'_>) -> AppResu
             .await?;
     }
     txn.commit().await?;
-    Ok(kept)
+    Ok(Written { kept, claimed })
 }
 
 /// Records a run's end if `owner` still holds its lease.

@@ -11,8 +11,8 @@ use chrono::{Duration, Utc};
 use entity::runs::{Column, Entity, Model};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QuerySelect, Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    QueryFilter, QuerySelect, Statement, TransactionTrait,
 };
 use serde_json::json;
 
@@ -26,9 +26,10 @@ const RUNNABLE: &str = "SELECT r.id FROM runs r WHERE r.status = 'queued' \
        AND o.status = 'queued' AND (o.created_at < r.created_at OR (o.created_at = r.created_at AND o.id < r.id))) \
      ORDER BY r.created_at, r.id";
 
-/// Claims up to `limit` runnable runs for `owner`, oldest first.
+/// Claims up to `limit` runnable runs for `owner`, oldest first, inside `txn` (the
+/// journal's batch transaction: on SQLite it is then the only writer).
 pub async fn claim(
-    db: &DatabaseConnection,
+    txn: &DatabaseTransaction,
     owner: &str,
     ttl: Duration,
     limit: usize,
@@ -44,7 +45,7 @@ pub async fn claim(
             (limit as i64).into(),
         ]
     };
-    let backend = db.get_database_backend();
+    let backend = txn.get_database_backend();
     let mut runs = if backend == DbBackend::Postgres {
         let sql = format!(
             "UPDATE runs SET status = 'running', lease_owner = $1, lease_expires_at = $2, \
@@ -52,14 +53,11 @@ pub async fn claim(
              WHERE id IN ({RUNNABLE} LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING *"
         );
         // The conversation checks cannot see another claimer's uncommitted update, so
-        // claims take turns (each is one short statement).
-        let txn = db.begin().await?;
+        // claims take turns (the lock is held until the transaction ends).
         txn.execute_unprepared("SELECT pg_advisory_xact_lock(7201145)")
             .await?;
         let stmt = Statement::from_sql_and_values(backend, sql, values());
-        let runs = Entity::find().from_raw_sql(stmt).all(&txn).await?;
-        txn.commit().await?;
-        runs
+        Entity::find().from_raw_sql(stmt).all(txn).await?
     } else {
         let sql = format!(
             "UPDATE runs SET status = 'running', lease_owner = ?, lease_expires_at = ?, \
@@ -67,7 +65,7 @@ pub async fn claim(
              WHERE id IN ({RUNNABLE} LIMIT ?) RETURNING *"
         );
         let stmt = Statement::from_sql_and_values(backend, sql, values());
-        Entity::find().from_raw_sql(stmt).all(db).await?
+        Entity::find().from_raw_sql(stmt).all(txn).await?
     };
     runs.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     Ok(runs)

@@ -14,33 +14,92 @@ use tokio_util::sync::CancellationToken;
 const RUN_CHANNEL: usize = 256;
 const ORG_CHANNEL: usize = 256;
 
-/// Topic → sender; senders nobody listens to are dropped on the next publish.
+type TopicMap<T> = Arc<Mutex<HashMap<String, broadcast::Sender<T>>>>;
+
+/// Topic → sender. A topic lives while someone listens: the last subscription to go
+/// removes it (a run's topic would otherwise outlive the run).
 struct Topics<T: Clone> {
-    map: Mutex<HashMap<String, broadcast::Sender<T>>>,
+    map: TopicMap<T>,
     capacity: usize,
 }
 
 impl<T: Clone> Topics<T> {
     fn new(capacity: usize) -> Self {
         Self {
-            map: Mutex::new(HashMap::new()),
+            map: Arc::default(),
             capacity,
         }
     }
 
-    fn subscribe(&self, topic: &str) -> broadcast::Receiver<T> {
+    fn subscribe(&self, topic: &str) -> Subscription<T> {
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(topic.to_owned())
+        let rx = map
+            .entry(topic.to_owned())
             .or_insert_with(|| broadcast::channel(self.capacity).0)
-            .subscribe()
+            .subscribe();
+        Subscription {
+            rx: Some(rx),
+            map: self.map.clone(),
+            topic: topic.to_owned(),
+        }
     }
 
     fn publish(&self, topic: &str, value: T) {
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(tx) = map.get(topic) {
-            if tx.send(value).is_err() {
-                map.remove(topic);
+            let _ = tx.send(value);
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.map.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+/// A subscription to one topic of the bus; dropping the last one removes the topic.
+pub struct Subscription<T: Clone> {
+    rx: Option<broadcast::Receiver<T>>,
+    map: TopicMap<T>,
+    topic: String,
+}
+
+impl<T: Clone> Subscription<T> {
+    /// The next value (see [`broadcast::Receiver::recv`]).
+    pub async fn recv(&mut self) -> Result<T, broadcast::error::RecvError> {
+        match self.rx.as_mut() {
+            Some(rx) => rx.recv().await,
+            None => Err(broadcast::error::RecvError::Closed),
+        }
+    }
+}
+
+impl<T: Clone + Send + 'static> Subscription<T> {
+    /// The values as a stream; a lagging subscriber gets an `Err` and continues.
+    pub fn into_stream(
+        mut self,
+    ) -> impl futures::Stream<Item = Result<T, broadcast::error::RecvError>> + Send {
+        async_stream::stream! {
+            loop {
+                match self.recv().await {
+                    Err(broadcast::error::RecvError::Closed) => break,
+                    item => yield item,
+                }
             }
+        }
+    }
+}
+
+impl<T: Clone> Drop for Subscription<T> {
+    fn drop(&mut self) {
+        // Under the lock, after this receiver is gone: no subscribe can interleave.
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        drop(self.rx.take());
+        if map
+            .get(&self.topic)
+            .is_some_and(|tx| tx.receiver_count() == 0)
+        {
+            map.remove(&self.topic);
         }
     }
 }
@@ -75,7 +134,7 @@ impl Default for Bus {
 
 impl Bus {
     /// New events of one run.
-    pub fn subscribe_run(&self, run_id: &str) -> broadcast::Receiver<Arc<RunEvent>> {
+    pub fn subscribe_run(&self, run_id: &str) -> Subscription<Arc<RunEvent>> {
         self.runs.subscribe(run_id)
     }
 
@@ -108,7 +167,7 @@ impl Bus {
     }
 
     /// Status changes of an organisation's runs.
-    pub fn subscribe_org(&self, org_id: &str) -> broadcast::Receiver<Arc<runs::Model>> {
+    pub fn subscribe_org(&self, org_id: &str) -> Subscription<Arc<runs::Model>> {
         self.orgs.subscribe(org_id)
     }
 
@@ -168,5 +227,42 @@ impl Bus {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(run_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(run_id: &str, seq: i64) -> Arc<RunEvent> {
+        Arc::new(RunEvent {
+            run_id: run_id.into(),
+            org_id: "org_1".into(),
+            seq,
+            kind: "token".into(),
+            data: serde_json::json!({}),
+            created_at: chrono::Utc::now(),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_topic_lives_exactly_as_long_as_its_subscriptions() {
+        let bus = Bus::default();
+        let mut a = bus.subscribe_run("run_1");
+        let b = bus.subscribe_run("run_1");
+        assert_eq!(bus.runs.len(), 1);
+        drop(b);
+        assert_eq!(bus.runs.len(), 1, "a is still listening");
+        bus.publish_event(event("run_1", 1));
+        assert_eq!(a.recv().await.expect("delivered").seq, 1);
+        drop(a);
+        assert_eq!(bus.runs.len(), 0, "the last subscription removed the topic");
+        // Publishing to a topic nobody listens to creates nothing.
+        bus.publish_event(event("run_1", 2));
+        assert_eq!(bus.runs.len(), 0);
+        let stream = bus.subscribe_run("run_2").into_stream();
+        assert_eq!(bus.runs.len(), 1);
+        drop(stream);
+        assert_eq!(bus.runs.len(), 0, "a dropped stream removes its topic");
     }
 }

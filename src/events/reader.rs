@@ -62,7 +62,7 @@ fn poll_interval(db: &DatabaseConnection, bus: &Bus) -> Duration {
 /// Watches for the end of a run. Made before the run can end (before it is created),
 /// so the terminal event cannot slip by between a check and a subscription.
 pub struct EndWatch {
-    live: tokio::sync::broadcast::Receiver<Arc<RunEvent>>,
+    live: super::bus::Subscription<Arc<RunEvent>>,
     run_id: String,
 }
 

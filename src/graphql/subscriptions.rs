@@ -12,7 +12,6 @@ use async_graphql::{Context, Json, Object, Result, Subscription, ID};
 use futures::{Stream, StreamExt};
 use serde_json::Value;
 use std::sync::Arc;
-use tokio_stream::wrappers::BroadcastStream;
 
 /// One event of a run.
 pub struct RunEvent(pub Arc<Event>);
@@ -72,8 +71,8 @@ impl Subscription {
         let p = principal(ctx);
         p.require(crate::auth::Scope::RunsRead)?;
         let filter: svc::RunFilter = filter.unwrap_or_default().into();
-        let rx = ctx.data_unchecked::<Arc<Bus>>().subscribe_org(&p.org_id);
-        Ok(BroadcastStream::new(rx).filter_map(move |r| {
+        let updates = ctx.data_unchecked::<Arc<Bus>>().subscribe_org(&p.org_id);
+        Ok(updates.into_stream().filter_map(move |r| {
             let keep = r.ok().filter(|run| svc::matches(&filter, run));
             async move { keep.map(|run| Run((*run).clone())) }
         }))

@@ -413,7 +413,9 @@ impl RunJournal {
     }
 
     /// Ends the run (`run` as it ends) with its terminal event; false if the lease was
-    /// lost meanwhile.
+    /// lost meanwhile. A failed write (the database unreachable) is retried for about
+    /// three minutes: while this instance lives its heartbeats keep the lease, so a run
+    /// whose end was never recorded would otherwise stay `running`.
     pub async fn finish(
         &mut self,
         run: runs::Model,
@@ -421,7 +423,19 @@ impl RunJournal {
         kind: &str,
         data: serde_json::Value,
     ) -> AppResult<bool> {
+        use backon::{ExponentialBuilder, Retryable};
         let event = self.log.next(kind, data);
-        self.journal.finish(run, owner, event).await
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(std::time::Duration::from_millis(100))
+            .with_max_delay(std::time::Duration::from_secs(15))
+            .with_max_times(20)
+            .with_jitter();
+        let attempt = || self.journal.finish(run.clone(), owner, event.clone());
+        attempt
+            .retry(backoff)
+            .notify(|err, after| {
+                tracing::warn!(error = %err, run_id = %run.id, retry_in = ?after, "could not record the end of a run; retrying");
+            })
+            .await
     }
 }

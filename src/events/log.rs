@@ -80,26 +80,9 @@ impl RunLog {
         kind: &str,
         data: Value,
     ) -> AppResult<Arc<RunEvent>> {
-        let event = RunEvent {
-            run_id: self.run_id.clone(),
-            org_id: self.org_id.clone(),
-            seq: self.next_seq,
-            kind: kind.to_owned(),
-            data,
-            created_at: crate::service::now(),
-        };
-        run_events::ActiveModel {
-            run_id: Set(event.run_id.clone()),
-            seq: Set(event.seq),
-            org_id: Set(event.org_id.clone()),
-            kind: Set(event.kind.clone()),
-            data: Set(event.data.clone()),
-            created_at: Set(event.created_at),
-        }
-        .insert(db)
-        .await?;
-        self.next_seq += 1;
-        Ok(Arc::new(event))
+        let event = self.next(kind, data);
+        row(&event).insert(db).await?;
+        Ok(event)
     }
 
     /// Stores an event and publishes it.
@@ -113,5 +96,17 @@ impl RunLog {
         let event = self.store(db, kind, data).await?;
         bus.publish_event(event.clone());
         Ok(event)
+    }
+}
+
+/// The stored row of an event.
+pub fn row(e: &RunEvent) -> run_events::ActiveModel {
+    run_events::ActiveModel {
+        run_id: Set(e.run_id.clone()),
+        seq: Set(e.seq),
+        org_id: Set(e.org_id.clone()),
+        kind: Set(e.kind.clone()),
+        data: Set(e.data.clone()),
+        created_at: Set(e.created_at),
     }
 }

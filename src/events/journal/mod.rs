@@ -78,21 +78,24 @@ impl Journal {
     }
 
     async fn send(&self, write: Write) -> AppResult<()> {
-        self.tx
-            .send(write)
-            .await
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("the run journal has stopped")))
+        self.tx.send(write).await.map_err(|_| stopped())
+    }
+
+    /// Sends the write `make` builds around a reply channel and waits for the reply.
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<AppResult<T>>) -> Write,
+    ) -> AppResult<T> {
+        let (done, answer) = oneshot::channel();
+        self.send(make(done)).await?;
+        answer.await.map_err(|_| stopped())?
     }
 
     /// Records a new queued run with its `run.created` event and waits for the commit;
     /// then publishes both and wakes a worker.
     pub async fn create(&self, run: runs::Model, event: Arc<RunEvent>) -> AppResult<()> {
-        let (done, answer) = oneshot::channel();
-        self.send(Write::Create(Box::new(Create { run, event, done })))
-            .await?;
-        answer
+        self.ask(|done| Write::Create(Box::new(Create { run, event, done })))
             .await
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("the run journal has stopped")))?
     }
 
     /// Claims up to `limit` queued runs for `owner` (see `service::runs::lease`), in the
@@ -104,17 +107,15 @@ impl Journal {
         ttl: chrono::Duration,
         limit: usize,
     ) -> AppResult<Vec<runs::Model>> {
-        let (done, answer) = oneshot::channel();
-        let claim = Claim {
-            owner: owner.to_owned(),
-            ttl,
-            limit,
-            done,
-        };
-        self.send(Write::Claim(Box::new(claim))).await?;
-        answer
-            .await
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("the run journal has stopped")))?
+        self.ask(|done| {
+            Write::Claim(Box::new(Claim {
+                owner: owner.to_owned(),
+                ttl,
+                limit,
+                done,
+            }))
+        })
+        .await
     }
 
     /// Queues an event (published once committed).
@@ -135,17 +136,15 @@ impl Journal {
         owner: &str,
         event: Arc<RunEvent>,
     ) -> AppResult<bool> {
-        let (done, answer) = oneshot::channel();
-        let finish = Finish {
-            run,
-            owner: owner.to_owned(),
-            event,
-            done,
-        };
-        self.send(Write::Finish(Box::new(finish))).await?;
-        answer
-            .await
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("the run journal has stopped")))?
+        self.ask(|done| {
+            Write::Finish(Box::new(Finish {
+                run,
+                owner: owner.to_owned(),
+                event,
+                done,
+            }))
+        })
+        .await
     }
 
     /// Waits until everything queued before this call is committed (or failed).
@@ -155,6 +154,10 @@ impl Journal {
             let _ = answer.await;
         }
     }
+}
+
+fn stopped() -> AppError {
+    AppError::Internal(anyhow::anyhow!("the run journal has stopped"))
 }
 
 /// One batch, split by kind; events keep their order.
@@ -261,14 +264,15 @@ async fn commit(db: &DatabaseConnection, bus: &Bus, batch: Batch, broken: &mut H
         Err(err) => {
             drop(parts);
             tracing::warn!(error = %err, "a journal batch failed; writing its parts one by one");
-            let parts = OneByOne {
+            let rest = Batch {
                 creates,
                 claims,
                 events,
                 steps,
                 finishes,
+                flushes: Vec::new(),
             };
-            parts.write(db, bus, broken).await;
+            rest.write_one_by_one(db, bus, broken).await;
         }
     }
     for tx in flushes {
@@ -276,17 +280,14 @@ async fn commit(db: &DatabaseConnection, bus: &Bus, batch: Batch, broken: &mut H
     }
 }
 
-/// The parts of a failed batch, to write one by one.
-struct OneByOne {
-    creates: Vec<Create>,
-    claims: Vec<Claim>,
-    events: Vec<Arc<RunEvent>>,
-    steps: Vec<run_steps::Model>,
-    finishes: Vec<Finish>,
-}
-
-impl OneByOne {
-    async fn write(self, db: &DatabaseConnection, bus: &Bus, broken: &mut HashSet<String>) {
+impl Batch {
+    /// Writes the parts of a failed batch one by one.
+    async fn write_one_by_one(
+        self,
+        db: &DatabaseConnection,
+        bus: &Bus,
+        broken: &mut HashSet<String>,
+    ) {
         let mut created = false;
         for c in self.creates {
             let parts = Parts {

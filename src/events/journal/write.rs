@@ -92,14 +92,7 @@ pub(super) async fn write(db: &DatabaseConnection, parts: &Parts<'_>) -> AppResu
         .filter(|e| !dropped.contains(&(e.run_id.as_str(), e.seq)))
         .collect::<Vec<_>>();
     for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let rows = chunk.iter().map(|e| run_events::ActiveModel {
-            run_id: sea_orm::Set(e.run_id.clone()),
-            seq: sea_orm::Set(e.seq),
-            org_id: sea_orm::Set(e.org_id.clone()),
-            kind: sea_orm::Set(e.kind.clone()),
-            data: sea_orm::Set(e.data.clone()),
-            created_at: sea_orm::Set(e.created_at),
-        });
+        let rows = chunk.iter().map(|e| super::super::log::row(e));
         run_events::Entity::insert_many(rows)
             .exec_without_returning(&txn)
             .await?;

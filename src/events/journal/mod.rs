@@ -248,14 +248,16 @@ async fn commit(db: &DatabaseConnection, bus: &Bus, batch: Batch, broken: &mut H
             for c in creates {
                 created_run(bus, c, Ok(()));
             }
-            for (c, runs) in claims.into_iter().zip(claimed) {
-                claimed_runs(bus, c, Ok(runs));
-            }
             for event in events {
                 bus.publish_event(event);
             }
             for (f, kept) in finishes.into_iter().zip(kept) {
                 end(bus, f, Ok(kept));
+            }
+            // In the order the transaction wrote them: a claimed run may follow the end
+            // of an earlier run of its conversation.
+            for (c, runs) in claims.into_iter().zip(claimed) {
+                claimed_runs(bus, c, Ok(runs));
             }
             if created {
                 bus.notify_work();
@@ -302,16 +304,6 @@ impl Batch {
         if created {
             bus.notify_work();
         }
-        for c in self.claims {
-            let parts = Parts {
-                claims: vec![(&c.owner, c.ttl, c.limit)],
-                ..Parts::default()
-            };
-            let res = write(db, &parts).await;
-            drop(parts);
-            let res = res.map(|mut w| w.claimed.pop().unwrap_or_default());
-            claimed_runs(bus, c, res);
-        }
         for step in &self.steps {
             let parts = Parts {
                 steps: vec![step],
@@ -348,6 +340,16 @@ impl Batch {
             let res = write(db, &parts).await.map(|w| w.kept[0]);
             drop(parts);
             end(bus, f, res);
+        }
+        for c in self.claims {
+            let parts = Parts {
+                claims: vec![(&c.owner, c.ttl, c.limit)],
+                ..Parts::default()
+            };
+            let res = write(db, &parts).await;
+            drop(parts);
+            let res = res.map(|mut w| w.claimed.pop().unwrap_or_default());
+            claimed_runs(bus, c, res);
         }
     }
 }

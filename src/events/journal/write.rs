@@ -35,9 +35,8 @@ pub(super) struct Written {
     pub(super) claimed: Vec<Vec<runs::Model>>,
 }
 
-/// Writes one batch in one transaction: new runs, claims (which may take runs created
-/// in the same batch), steps, then run endings (each only if its lease is still held;
-/// steps cut short end with their run), then events.
+/// Writes one batch in one transaction: new runs, steps, run endings (each only if its
+/// lease is still held; steps cut short end with their run), events, then claims.
 pub(super) async fn write(db: &DatabaseConnection, parts: &Parts<'_>) -> AppResult<Written> {
     let txn = db.begin().await?;
     for chunk in parts.runs.chunks(ROWS_PER_INSERT / 4) {
@@ -47,10 +46,6 @@ pub(super) async fn write(db: &DatabaseConnection, parts: &Parts<'_>) -> AppResu
         runs::Entity::insert_many(rows)
             .exec_without_returning(&txn)
             .await?;
-    }
-    let mut claimed = Vec::with_capacity(parts.claims.len());
-    for (owner, ttl, limit) in &parts.claims {
-        claimed.push(lease::claim(&txn, owner, *ttl, *limit).await?);
     }
     for chunk in parts.steps.chunks(ROWS_PER_INSERT / 2) {
         let rows = chunk
@@ -96,6 +91,13 @@ pub(super) async fn write(db: &DatabaseConnection, parts: &Parts<'_>) -> AppResu
         run_events::Entity::insert_many(rows)
             .exec_without_returning(&txn)
             .await?;
+    }
+    // Claims last: they see the runs created and ended in this batch (a conversation's
+    // next run can start in the batch that ends the previous one), and on PostgreSQL the
+    // claim lock is held only until the commit right after.
+    let mut claimed = Vec::with_capacity(parts.claims.len());
+    for (owner, ttl, limit) in &parts.claims {
+        claimed.push(lease::claim(&txn, owner, *ttl, *limit).await?);
     }
     txn.commit().await?;
     Ok(Written { kept, claimed })

@@ -1,0 +1,58 @@
+//! One run's side of the journal: what its executor writes.
+
+use super::Journal;
+use crate::error::AppResult;
+use crate::events::log::RunLog;
+use entity::{run_steps, runs};
+
+/// One run's writer for its executor: numbers the run's events and hands them, with the
+/// run's step rows and its end, to the journal.
+pub struct RunJournal {
+    journal: Journal,
+    log: RunLog,
+}
+
+impl RunJournal {
+    /// A writer appending to `log` through `journal`.
+    pub fn new(journal: Journal, log: RunLog) -> Self {
+        Self { journal, log }
+    }
+
+    /// Appends an event.
+    pub async fn event(&mut self, kind: &str, data: serde_json::Value) -> AppResult<()> {
+        let event = self.log.next(kind, data);
+        self.journal.event(event).await
+    }
+
+    /// Records a step row (new or updated).
+    pub async fn step(&self, step: run_steps::Model) -> AppResult<()> {
+        self.journal.step(step).await
+    }
+
+    /// Ends the run (`run` as it ends) with its terminal event; false if the lease was
+    /// lost meanwhile. A failed write (the database unreachable) is retried for about
+    /// three minutes: while this instance lives its heartbeats keep the lease, so a run
+    /// whose end was never recorded would otherwise stay `running`.
+    pub async fn finish(
+        &mut self,
+        run: runs::Model,
+        owner: &str,
+        kind: &str,
+        data: serde_json::Value,
+    ) -> AppResult<bool> {
+        use backon::{ExponentialBuilder, Retryable};
+        let event = self.log.next(kind, data);
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(std::time::Duration::from_millis(100))
+            .with_max_delay(std::time::Duration::from_secs(15))
+            .with_max_times(20)
+            .with_jitter();
+        let attempt = || self.journal.finish(run.clone(), owner, event.clone());
+        attempt
+            .retry(backoff)
+            .notify(|err, after| {
+                tracing::warn!(error = %err, run_id = %run.id, retry_in = ?after, "could not record the end of a run; retrying");
+            })
+            .await
+    }
+}

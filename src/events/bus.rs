@@ -51,6 +51,11 @@ impl<T: Clone> Topics<T> {
         }
     }
 
+    fn has_receivers(&self, topic: &str) -> bool {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(topic).is_some_and(|tx| tx.receiver_count() > 0)
+    }
+
     #[cfg(test)]
     fn len(&self) -> usize {
         self.map.lock().unwrap_or_else(|e| e.into_inner()).len()
@@ -113,6 +118,9 @@ pub struct Bus {
     /// Cancels that came before the run's executor registered its token (it may be
     /// about to): kept a while so the executor starts cancelled.
     early_cancels: moka::sync::Cache<String, ()>,
+    /// Runs whose log a task of this instance polls for its readers (see
+    /// `reader::follow`).
+    polled: Mutex<std::collections::HashSet<String>>,
     work: Notify,
 }
 
@@ -127,6 +135,7 @@ impl Default for Bus {
                 .max_capacity(100_000)
                 .time_to_live(std::time::Duration::from_secs(600))
                 .build(),
+            polled: Mutex::default(),
             work: Notify::new(),
         }
     }
@@ -144,6 +153,30 @@ impl Bus {
             remote.send(Message::Event((*event).clone()));
         }
         self.runs.publish(&event.run_id.clone(), event);
+    }
+
+    /// Hands an event read back from the log to this instance's readers only.
+    pub fn publish_local(&self, event: Arc<RunEvent>) {
+        self.runs.publish(&event.run_id.clone(), event);
+    }
+
+    /// Registers the poller of a run's log; false if the run already has one.
+    pub fn start_polling(&self, run_id: &str) -> bool {
+        let mut polled = self.polled.lock().unwrap_or_else(|e| e.into_inner());
+        polled.insert(run_id.to_owned())
+    }
+
+    /// Unregisters the poller of a run's log if nobody here follows the run any more (or
+    /// `ended`); false means the poller must go on.
+    pub fn stop_polling(&self, run_id: &str, ended: bool) -> bool {
+        // Under the lock: a reader subscribes before it registers a poller, so either it
+        // is counted here or it finds the poller gone and starts its own.
+        let mut polled = self.polled.lock().unwrap_or_else(|e| e.into_inner());
+        if ended || !self.runs.has_receivers(run_id) {
+            polled.remove(run_id);
+            return true;
+        }
+        false
     }
 
     /// Carries everything published from now on to the other instances too.

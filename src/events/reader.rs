@@ -12,9 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
-/// How often an idle reader re-reads the log when instances share a database but no bus.
+/// How often a run's log is re-read for this instance's readers when instances share a
+/// database but no bus (one poller per run, not per reader).
 const LOCAL_POLL: Duration = Duration::from_millis(1000);
-/// The same with Redis carrying events between instances, or a single (SQLite) instance.
+/// How often an idle reader checks the log itself: a safety net for lost messages.
 const SHARED_POLL: Duration = Duration::from_secs(10);
 
 async fn stored_after(
@@ -47,16 +48,41 @@ async fn log_complete(db: &DatabaseConnection, run_id: &str) -> Result<bool, App
     Ok(terminal.is_some())
 }
 
-/// How often a reader waiting on the bus also checks the log. Without a shared bus,
-/// another instance's events arrive only through the log; with one (or on SQLite, a
-/// single instance), the poll is a safety net for lost messages.
-fn poll_interval(db: &DatabaseConnection, bus: &Bus) -> Duration {
-    let single_instance = db.get_database_backend() == sea_orm::DbBackend::Sqlite;
-    if bus.is_shared() || single_instance {
-        SHARED_POLL
-    } else {
-        LOCAL_POLL
+/// Whether another instance's events reach this one only through the log: instances
+/// share a database (PostgreSQL) but no bus.
+fn log_only(db: &DatabaseConnection, bus: &Bus) -> bool {
+    !bus.is_shared() && db.get_database_backend() == sea_orm::DbBackend::Postgres
+}
+
+/// Starts the one task of this instance that reads a followed run's log every
+/// `LOCAL_POLL` and hands new events to the local readers, however many there are,
+/// until the run ends or nobody here follows it. Readers then only check the log
+/// themselves as a safety net (`SHARED_POLL`). Events the poller repeats are dropped by
+/// the readers (they go by sequence number).
+fn poll_log(db: &DatabaseConnection, bus: &Arc<Bus>, run_id: &str, mut last: i64) {
+    if !bus.start_polling(run_id) {
+        return;
     }
+    let (db, bus, run_id) = (db.clone(), bus.clone(), run_id.to_owned());
+    tokio::spawn(async move {
+        let mut ended = false;
+        loop {
+            tokio::time::sleep(LOCAL_POLL).await;
+            if bus.stop_polling(&run_id, ended) {
+                break;
+            }
+            match stored_after(&db, &run_id, last).await {
+                Ok(events) => {
+                    for event in events {
+                        last = event.seq;
+                        ended |= is_terminal(&event.kind);
+                        bus.publish_local(event);
+                    }
+                }
+                Err(err) => tracing::warn!(error = %err, run_id, "could not poll a run's log"),
+            }
+        }
+    });
 }
 
 /// Watches for the end of a run. Made before the run can end (before it is created),
@@ -76,14 +102,17 @@ impl EndWatch {
     }
 
     /// Resolves once the run's terminal event is stored.
-    pub async fn ended(mut self, db: &DatabaseConnection, bus: &Bus) -> Result<(), AppError> {
-        let poll = poll_interval(db, bus);
+    pub async fn ended(mut self, db: &DatabaseConnection, bus: &Arc<Bus>) -> Result<(), AppError> {
+        if log_only(db, bus) {
+            // Its `run.created` (seq 1) may not be stored yet; repeats are harmless.
+            poll_log(db, bus, &self.run_id, 0);
+        }
         loop {
-            match tokio::time::timeout(poll, self.live.recv()).await {
+            match tokio::time::timeout(SHARED_POLL, self.live.recv()).await {
                 Ok(Ok(event)) if is_terminal(&event.kind) => return Ok(()),
                 Ok(Ok(_)) => {}
                 Ok(Err(RecvError::Closed)) => {
-                    tokio::time::sleep(poll).await;
+                    tokio::time::sleep(LOCAL_POLL).await;
                     if log_complete(db, &self.run_id).await? {
                         return Ok(());
                     }
@@ -124,9 +153,11 @@ pub fn follow(
             }
             done = true;
         }
-        let poll = poll_interval(&db, &bus);
+        if !done && log_only(&db, &bus) {
+            poll_log(&db, &bus, &run_id, last);
+        }
         while !done {
-            let Ok(received) = tokio::time::timeout(poll, live.recv()).await else {
+            let Ok(received) = tokio::time::timeout(SHARED_POLL, live.recv()).await else {
                 for event in stored_after(&db, &run_id, last).await? {
                     last = event.seq;
                     done = is_terminal(&event.kind);

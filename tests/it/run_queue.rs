@@ -190,3 +190,58 @@ async fn fifty_runs_with_their_agents_cost_at_most_three_statements() {
     );
     assert!(used >= 1, "the statement counter counted nothing");
 }
+
+/// PostgreSQL instances without a shared bus learn of each other's events from the log:
+/// one poll per run serves all of its readers on an instance (20 idle readers used to
+/// cost 20 queries a second), and every reader still gets every event once.
+#[tokio::test]
+#[ignore = "needs DATABASE_URL=postgres://... (CI runs it with --include-ignored)"]
+async fn without_redis_one_poll_serves_every_reader_of_a_run() {
+    let url = std::env::var("DATABASE_URL").unwrap_or_default();
+    assert!(
+        url.starts_with("postgres"),
+        "needs DATABASE_URL=postgres://..."
+    );
+    let a = TestServer::start_with(|c| {
+        c.redis_url = None;
+        c.worker.enabled = false;
+    })
+    .await;
+    let api = a.api();
+    let agent_id = agent(&api, "mock/echo", json!({})).await;
+    let body = json!({ "input": words(3), "mode": "async" });
+    let id = str_of(&trigger(&api, &agent_id, body, 202).await, "run_id").to_owned();
+    let mut readers = Vec::new();
+    for _ in 0..20 {
+        let mut events = open(events_req(&api, &id)).await;
+        let first = next(&mut events).await.expect("run.created");
+        assert_eq!(first.kind, "run.created");
+        readers.push(events);
+    }
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = a.state.db_stats.statements();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let used = a.state.db_stats.statements() - before;
+    eprintln!("20 idle readers of one run, 3 s: {used} SQL statements");
+    assert!(
+        used <= 8,
+        "20 idle readers of one run cost {used} SQL statements in 3 s"
+    );
+
+    // Instance B (same database, no Redis) executes the run; A's readers follow it.
+    let schema = a.state.config.database_schema.clone();
+    let _b = TestServer::start_with(move |c| {
+        c.database_schema = schema;
+        c.redis_url = None;
+        c.worker.poll_interval_ms = 50;
+    })
+    .await;
+    let expected = &one_step(3)[1..];
+    for events in &mut readers {
+        let all = rest(events).await;
+        assert_eq!(kinds(&all), expected, "{all:?}");
+        let seqs: Vec<i64> = (2..=all.len() as i64 + 1).collect();
+        assert_eq!(ids(&all), seqs);
+    }
+}

@@ -62,7 +62,7 @@ pub async fn run(executor: Executor, owner: String, config: WorkerConfig, stop: 
             }
             Err(err) => {
                 drop(permits);
-                tracing::warn!(error = %err, "could not claim runs");
+                tracing::warn!(error = ?err, "could not claim runs");
                 tokio::select! {
                     _ = tokio::time::sleep(poll) => {}
                     _ = stop.cancelled() => break,
@@ -95,13 +95,13 @@ async fn upkeep(executor: Executor, owner: String, config: WorkerConfig, stop: C
         tokio::select! {
             _ = beat.tick() => {
                 if let Err(err) = lease::heartbeat(&executor.db, &owner, ttl).await {
-                    tracing::warn!(error = %err, "could not renew run leases");
+                    tracing::warn!(error = ?err, "could not renew run leases");
                 }
             }
             _ = reap.tick() => match lease::reap(&executor.db, &executor.bus).await {
                 Ok(0) => {}
                 Ok(n) => tracing::warn!(runs = n, "ended runs whose instance stopped (worker_lost)"),
-                Err(err) => tracing::warn!(error = %err, "could not reap expired leases"),
+                Err(err) => tracing::warn!(error = ?err, "could not reap expired leases"),
             },
             _ = stop.cancelled() => break,
         }

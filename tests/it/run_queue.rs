@@ -245,3 +245,23 @@ async fn without_redis_one_poll_serves_every_reader_of_a_run() {
         assert_eq!(ids(&all), seqs);
     }
 }
+
+/// Heartbeats keep the lease of a run that outlives the lease TTL several times over, with
+/// the reaper looking every second: it completes and is never taken for dead.
+#[tokio::test]
+async fn heartbeats_keep_a_long_run_alive_past_its_lease_ttl() {
+    let s = TestServer::start_with(|c| {
+        c.worker.lease_ttl_secs = 3; // a heartbeat every second
+        c.worker.reap_interval_secs = 1;
+    })
+    .await;
+    let api = s.api();
+    let agent_id = agent(&api, "mock/echo", slow(100)).await;
+    let body = json!({ "input": words(70), "mode": "async" });
+    let id = str_of(&trigger(&api, &agent_id, body, 202).await, "run_id").to_owned();
+    let events = rest(&mut open(events_req(&api, &id)).await).await;
+    assert_eq!(kinds(&events), one_step(70), "{events:?}");
+    let run = get_run(&api, &id).await;
+    assert_eq!(run["status"], "completed", "{run}");
+    assert!(run["duration_ms"].as_i64().unwrap_or(0) > 6_000, "{run}");
+}

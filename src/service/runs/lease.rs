@@ -73,6 +73,18 @@ pub async fn claim(
 
 /// Extends every lease `owner` holds.
 pub async fn heartbeat(db: &impl ConnectionTrait, owner: &str, ttl: Duration) -> AppResult<u64> {
+    let backend = db.get_database_backend();
+    if backend == DbBackend::Postgres {
+        // Rows the journal holds (runs ending right now) are skipped rather than waited
+        // for: locking many rows in another order than the journal could deadlock.
+        let stmt = Statement::from_sql_and_values(
+            backend,
+            "UPDATE runs SET lease_expires_at = $1 WHERE id IN (SELECT id FROM runs \
+             WHERE lease_owner = $2 AND status = 'running' FOR UPDATE SKIP LOCKED)",
+            [(Utc::now() + ttl).into(), owner.into()],
+        );
+        return Ok(db.execute_raw(stmt).await?.rows_affected());
+    }
     let res = Entity::update_many()
         .col_expr(Column::LeaseExpiresAt, Expr::value(Utc::now() + ttl))
         .filter(Column::LeaseOwner.eq(owner))

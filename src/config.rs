@@ -29,6 +29,9 @@ pub struct Config {
     pub body_limit_bytes: usize,
     /// Largest number of database connections in the pool.
     pub db_max_connections: u32,
+    /// SQLite's `synchronous` setting: `full` (the default) never loses an acknowledged
+    /// commit on power loss; `normal` fsyncs less and may lose the last ones.
+    pub sqlite_synchronous: SqliteSynchronous,
     /// How long a verified API key is trusted without asking the database again
     /// (revocation on the same instance is immediate; other instances see it after this).
     pub auth_cache_ttl_secs: u64,
@@ -42,6 +45,17 @@ pub struct Config {
     pub providers: BTreeMap<String, ProviderConfig>,
     /// Logging.
     pub log: LogConfig,
+}
+
+/// SQLite's durability setting (`PRAGMA synchronous`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSynchronous {
+    /// fsync the WAL at every commit: an acknowledged write survives power loss.
+    #[default]
+    Full,
+    /// fsync only at checkpoints: consistent, but the last commits may be lost.
+    Normal,
 }
 
 /// GraphQL query limits.
@@ -151,6 +165,7 @@ impl Default for Config {
             migrate_on_start: true,
             body_limit_bytes: 1024 * 1024,
             db_max_connections: 16,
+            sqlite_synchronous: SqliteSynchronous::default(),
             auth_cache_ttl_secs: 10,
             graphql: GraphqlConfig::default(),
             runs: RunsConfig::default(),

@@ -19,11 +19,22 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
     if !config.is_postgres() {
         // Per-connection settings, so every pooled connection gets them: WAL lets
         // readers proceed while one writer writes; busy_timeout makes writers queue
-        // instead of failing with SQLITE_BUSY; NORMAL sync is durable under WAL.
-        opts.map_sqlx_sqlite_opts(|o| {
+        // instead of failing with SQLITE_BUSY (a longer stall is the journal's to ride
+        // out). FULL sync: under WAL, NORMAL keeps the database consistent but may lose
+        // the last commits on power loss, and an acknowledged run must not vanish. The
+        // journal's group commit makes the extra fsync per batch, not per write.
+        let synchronous = match config.sqlite_synchronous {
+            crate::config::SqliteSynchronous::Full => {
+                sea_orm::sqlx::sqlite::SqliteSynchronous::Full
+            }
+            crate::config::SqliteSynchronous::Normal => {
+                sea_orm::sqlx::sqlite::SqliteSynchronous::Normal
+            }
+        };
+        opts.map_sqlx_sqlite_opts(move |o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .busy_timeout(Duration::from_secs(5))
-                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .synchronous(synchronous)
                 .foreign_keys(true)
                 .pragma("temp_store", "memory")
         });

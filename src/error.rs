@@ -66,6 +66,9 @@ pub enum AppError {
     /// The request's Content-Type is not one the route reads.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The database (or another dependency) is unavailable for now; retry shortly.
+    #[error("{0}")]
+    Unavailable(String),
     /// Anything unexpected: logged in full, shown as an opaque `internal`.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -90,6 +93,7 @@ impl AppError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -151,6 +155,7 @@ pub fn status_for_code(code: &str) -> StatusCode {
         "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
         "method_not_allowed" => StatusCode::METHOD_NOT_ALLOWED,
         "unsupported_media_type" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unavailable" | "storage_error" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -50,7 +50,11 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
         events::redis::connect(url, &instance_id, &bus).await?;
     }
     let providers = Arc::new(runtime::providers::Providers::new(&config.providers));
-    let journal = events::journal::Journal::spawn(db.clone(), bus.clone());
+    let journal = events::journal::Journal::spawn(
+        db.clone(),
+        bus.clone(),
+        Duration::from_secs(config.worker.lease_ttl_secs),
+    );
     let executor = runtime::executor::Executor {
         db: db.clone(),
         bus: bus.clone(),

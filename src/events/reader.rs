@@ -7,7 +7,7 @@ use super::{is_terminal, RunEvent};
 use crate::error::AppError;
 use entity::run_events;
 use futures::Stream;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
@@ -18,20 +18,43 @@ const LOCAL_POLL: Duration = Duration::from_millis(1000);
 /// How often an idle reader checks the log itself: a safety net for lost messages.
 const SHARED_POLL: Duration = Duration::from_secs(10);
 
+/// Events read from the log in one query, at most: a replay of a long run is read page
+/// by page as the client takes it, never whole.
+pub const REPLAY_PAGE: u64 = 256;
+
+/// Up to `limit` events of the run after `after`, in order.
 async fn stored_after(
     db: &DatabaseConnection,
     run_id: &str,
     after: i64,
+    limit: u64,
 ) -> Result<Vec<Arc<RunEvent>>, AppError> {
     Ok(run_events::Entity::find()
         .filter(run_events::Column::RunId.eq(run_id))
         .filter(run_events::Column::Seq.gt(after))
         .order_by_asc(run_events::Column::Seq)
+        .limit(limit)
         .all(db)
         .await?
         .into_iter()
         .map(|m| Arc::new(RunEvent::from(m)))
         .collect())
+}
+
+/// Fails when `event` does not follow `last`: the log is written in order by one writer
+/// per run and read only after commit, so a hole means events were lost. A reader says
+/// so rather than skip ids silently.
+fn in_order(last: i64, event: &RunEvent) -> Result<(), AppError> {
+    if event.seq == last + 1 {
+        return Ok(());
+    }
+    tracing::error!(run_id = %event.run_id, after = last, next = event.seq, "a run's event log has a gap");
+    Err(AppError::Unavailable(format!(
+        "events {}..{} of run {} are missing from its log",
+        last + 1,
+        event.seq - 1,
+        event.run_id
+    )))
 }
 
 /// Whether the run's log is complete: it holds the run's terminal event.
@@ -71,7 +94,7 @@ fn poll_log(db: &DatabaseConnection, bus: &Arc<Bus>, run_id: &str, mut last: i64
             if bus.stop_polling(&run_id, ended) {
                 break;
             }
-            match stored_after(&db, &run_id, last).await {
+            match stored_after(&db, &run_id, last, REPLAY_PAGE).await {
                 Ok(events) => {
                     for event in events {
                         last = event.seq;
@@ -128,7 +151,8 @@ impl EndWatch {
 }
 
 /// Every event of `run_id` after `after`, in order, each exactly once, ending with the
-/// run's terminal event. The caller has checked the run is the reader's.
+/// run's terminal event. The caller has checked the run is the reader's. The stored log
+/// is read page by page; a hole in it ends the stream with an error.
 pub fn follow(
     db: DatabaseConnection,
     bus: Arc<Bus>,
@@ -139,30 +163,50 @@ pub fn follow(
         let mut live = bus.subscribe_run(&run_id);
         let mut last = after;
         let mut done = false;
-        for event in stored_after(&db, &run_id, last).await? {
-            last = event.seq;
-            done = is_terminal(&event.kind);
-            yield event;
-        }
-        // Resuming at (or past) the end of a finished run: once its log holds the
-        // terminal event there is nothing to wait for. (Not the run row's status: the
-        // row says "finished" a moment before the terminal event is appended.)
-        if !done && log_complete(&db, &run_id).await? {
-            for event in stored_after(&db, &run_id, last).await? {
-                yield event;
-            }
-            done = true;
-        }
-        if !done && log_only(&db, &bus) {
-            poll_log(&db, &bus, &run_id, last);
-        }
+        // Read the log from `last` on: at the start, after a gap in what the bus
+        // delivered (this subscriber lagged, or missed events published before it
+        // subscribed), and when idle as a safety net.
+        let mut catch_up = true;
+        let mut started = false;
+        let mut ending = false;
         while !done {
-            let Ok(received) = tokio::time::timeout(SHARED_POLL, live.recv()).await else {
-                for event in stored_after(&db, &run_id, last).await? {
-                    last = event.seq;
-                    done = is_terminal(&event.kind);
-                    yield event;
+            if catch_up {
+                catch_up = false;
+                loop {
+                    let page = stored_after(&db, &run_id, last, REPLAY_PAGE).await?;
+                    let full = page.len() as u64 == REPLAY_PAGE;
+                    for event in page {
+                        in_order(last, &event)?;
+                        last = event.seq;
+                        done = is_terminal(&event.kind);
+                        yield event;
+                    }
+                    if !full || done {
+                        break;
+                    }
                 }
+                if ending {
+                    break;
+                }
+                if !started {
+                    started = true;
+                    // Resuming at (or past) the end of a finished run: once its log
+                    // holds the terminal event there is nothing to wait for. (Not the
+                    // run row's status: the row says "finished" a moment before the
+                    // terminal event is appended.)
+                    if !done && log_complete(&db, &run_id).await? {
+                        ending = true;
+                        catch_up = true;
+                        continue;
+                    }
+                    if !done && log_only(&db, &bus) {
+                        poll_log(&db, &bus, &run_id, last);
+                    }
+                }
+                continue;
+            }
+            let Ok(received) = tokio::time::timeout(SHARED_POLL, live.recv()).await else {
+                catch_up = true;
                 continue;
             };
             match received {
@@ -172,15 +216,7 @@ pub fn follow(
                     done = is_terminal(&event.kind);
                     yield event;
                 }
-                // A gap (this subscriber lagged, or missed events published before it
-                // subscribed): the log has them.
-                Ok(_) | Err(RecvError::Lagged(_)) => {
-                    for event in stored_after(&db, &run_id, last).await? {
-                        last = event.seq;
-                        done = is_terminal(&event.kind);
-                        yield event;
-                    }
-                }
+                Ok(_) | Err(RecvError::Lagged(_)) => catch_up = true,
                 Err(RecvError::Closed) => break,
             }
         }

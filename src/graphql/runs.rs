@@ -61,6 +61,7 @@ impl Run {
     }
     /// The agent (as it is now; `agentVersion` is the version the run used).
     async fn agent(&self, ctx: &Context<'_>) -> Result<Option<Agent>> {
+        crate::service::agents::authorize_read(principal(ctx))?;
         let loader = ctx.data_unchecked::<DataLoader<AgentLoader>>();
         Ok(loader
             .load_one((self.0.org_id.clone(), self.0.agent_id.clone()))

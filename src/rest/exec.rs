@@ -68,6 +68,9 @@ async fn run(
                 input.as_object_mut().map(|o| o.remove("stream"));
             }
             if stream {
+                if let Some(p) = extensions.get::<std::sync::Arc<crate::auth::Principal>>() {
+                    crate::service::runs::authorize_streamed(p)?;
+                }
                 input["mode"] = json!("async");
             }
         }

@@ -95,7 +95,9 @@ pub async fn issue(
     Ok(IssuedKey { key, secret })
 }
 
-/// Creates a key for the caller's organisation. A key can grant at most its own scopes.
+/// Creates a key for the caller's organisation. A key can grant at most its own scopes,
+/// and a test key only test keys: the key mode is part of what a key grants, so a
+/// sandbox key cannot mint its way out of the sandbox.
 pub async fn create(db: &impl ConnectionTrait, p: &Principal, new: NewKey) -> AppResult<IssuedKey> {
     p.require(Scope::KeysWrite)?;
     scopes::validate(&new.scopes, "/scopes")?;
@@ -104,7 +106,19 @@ pub async fn create(db: &impl ConnectionTrait, p: &Principal, new: NewKey) -> Ap
             "a key cannot grant scopes its creator does not hold".into(),
         ));
     }
+    if p.test_mode && !new.test {
+        return Err(AppError::Forbidden(
+            "a test key can only create test keys (set `test: true`)".into(),
+        ));
+    }
     issue(db, &p.org_id, new, None).await
+}
+
+/// Whether `p` may act on `key` as its manager: it holds every scope the key has, and a
+/// test key manages only test keys. Revoking is held to the same rule as granting, so a
+/// narrow `keys:write` key cannot take down the organisation's admin key.
+fn may_manage(p: &Principal, key: &Model) -> bool {
+    p.can_grant(&scopes_of(key)) && (!p.test_mode || key.mode == "test")
 }
 
 /// One key of the caller's organisation.
@@ -140,6 +154,11 @@ pub async fn list(
 /// Revokes a key; revoking a revoked key changes nothing.
 pub async fn revoke(db: &impl ConnectionTrait, p: &Principal, id: &str) -> AppResult<Model> {
     let key = get(db, p, id).await?;
+    if !may_manage(p, &key) {
+        return Err(AppError::Forbidden(
+            "a key can only revoke keys whose scopes (and mode) it holds itself".into(),
+        ));
+    }
     if key.revoked_at.is_some() {
         return Ok(key);
     }

@@ -262,10 +262,11 @@ async fn every_route_needs_its_scope() {
     let org = s.org_id.clone();
     let agent = admin.create_agent("scoped").await;
     let aid = agent["id"].as_str().unwrap().to_owned();
+    // A key the `keys:write`-only caller may revoke: one whose scopes it holds.
     let spare_key = admin
         .post(
             "/v1/api-keys",
-            json!({ "name": "spare", "scopes": ["agents:read"] }),
+            json!({ "name": "spare", "scopes": ["keys:write"] }),
             201,
         )
         .await;

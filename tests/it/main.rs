@@ -10,6 +10,8 @@ mod auth;
 mod errors;
 mod graphql;
 mod graphql_http_audit;
+mod hardening_scopes;
+mod hardening_storage;
 mod pagination;
 mod rest_graphql_parity;
 mod run_queue;

@@ -10,8 +10,12 @@
 //! If a batch fails, its writes are retried one by one, so one bad write (say, a run
 //! whose lease was lost appending after the reaper) cannot take other runs' writes down.
 
+mod lost;
+mod retry;
 mod run;
 mod write;
+
+pub use lost::STORAGE_ERROR;
 
 pub use run::RunJournal;
 
@@ -22,6 +26,7 @@ use entity::{run_steps, runs};
 use sea_orm::DatabaseConnection;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use write::{write, Parts, Written};
 
@@ -73,10 +78,12 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Starts the journal task of this instance.
-    pub fn spawn(db: DatabaseConnection, bus: Arc<Bus>) -> Self {
+    /// Starts the journal task of this instance. A batch the database refuses for a
+    /// transient reason (locked, unreachable) is retried for `retry_for` (the runs'
+    /// lease TTL: past it their heartbeats have failed too) before its runs are given up.
+    pub fn spawn(db: DatabaseConnection, bus: Arc<Bus>, retry_for: Duration) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(db, bus, rx));
+        tokio::spawn(run(db, bus, rx, retry_for));
         Self { tx }
     }
 
@@ -193,12 +200,19 @@ impl Batch {
     }
 }
 
-async fn run(db: DatabaseConnection, bus: Arc<Bus>, mut rx: mpsc::Receiver<Write>) {
+async fn run(
+    db: DatabaseConnection,
+    bus: Arc<Bus>,
+    mut rx: mpsc::Receiver<Write>,
+    retry_for: Duration,
+) {
     let mut buf = Vec::with_capacity(MAX_BATCH);
-    // Runs whose events or steps could not be stored (typically: the run was ended by
-    // another instance after its lease expired, and its sequence numbers collide): their
-    // later events and steps are dropped rather than stored after a gap, and their
-    // executors are stopped. Forgotten once the run's end is processed.
+    // Runs whose events or steps could not be stored (the run was ended by another
+    // instance after its lease expired, and its sequence numbers collide; or the database
+    // stayed unavailable past the retry deadline): their later events and steps are
+    // dropped rather than stored after a gap, their executors are stopped, and their
+    // endings are recorded as `storage_error` right after the last stored event.
+    // Forgotten once the run's end is committed.
     let mut broken = HashSet::new();
     while rx.recv_many(&mut buf, MAX_BATCH).await > 0 {
         let mut batch = Batch::default();
@@ -214,15 +228,41 @@ async fn run(db: DatabaseConnection, bus: Arc<Bus>, mut rx: mpsc::Receiver<Write
             }
             batch.add(write, &mut step_index);
         }
-        let ended: Vec<String> = batch.finishes.iter().map(|f| f.run.id.clone()).collect();
-        commit(&db, &bus, batch, &mut broken).await;
-        for id in ended {
-            broken.remove(&id);
-        }
+        batch.finishes = rewrite_lost(&db, &broken, batch.finishes).await;
+        commit(&db, &bus, batch, &mut broken, retry_for).await;
     }
 }
 
-async fn commit(db: &DatabaseConnection, bus: &Bus, batch: Batch, broken: &mut HashSet<String>) {
+/// The endings of stopped runs become `storage_error` failures (see `lost`); an ending
+/// whose run's log cannot be read now is answered with the error (its executor retries).
+async fn rewrite_lost(
+    db: &DatabaseConnection,
+    broken: &HashSet<String>,
+    finishes: Vec<Finish>,
+) -> Vec<Finish> {
+    let mut out = Vec::with_capacity(finishes.len());
+    for f in finishes {
+        if !lost::is_lost(broken, &f) {
+            out.push(f);
+            continue;
+        }
+        match lost::as_storage_failure(db, f).await {
+            Ok(f) => out.push(f),
+            Err((f, err)) => {
+                let _ = f.done.send(Err(err));
+            }
+        }
+    }
+    out
+}
+
+async fn commit(
+    db: &DatabaseConnection,
+    bus: &Bus,
+    batch: Batch,
+    broken: &mut HashSet<String>,
+    retry_for: Duration,
+) {
     let Batch {
         creates,
         claims,
@@ -244,7 +284,7 @@ async fn commit(db: &DatabaseConnection, bus: &Bus, batch: Batch, broken: &mut H
             .map(|c| (c.owner.as_str(), c.ttl, c.limit))
             .collect(),
     };
-    match write(db, &parts).await {
+    match retry::write_retrying(db, &parts, retry_for).await {
         Ok(Written { kept, claimed }) => {
             drop(parts);
             let created = !creates.is_empty();
@@ -255,6 +295,7 @@ async fn commit(db: &DatabaseConnection, bus: &Bus, batch: Batch, broken: &mut H
                 bus.publish_event(event);
             }
             for (f, kept) in finishes.into_iter().zip(kept) {
+                broken.remove(&f.run.id);
                 end(bus, f, Ok(kept));
             }
             // In the order the transaction wrote them: a claimed run may follow the end
@@ -268,7 +309,6 @@ async fn commit(db: &DatabaseConnection, bus: &Bus, batch: Batch, broken: &mut H
         }
         Err(err) => {
             drop(parts);
-            tracing::warn!(error = %err, "a journal batch failed; writing its parts one by one");
             let rest = Batch {
                 creates,
                 claims,
@@ -277,7 +317,12 @@ async fn commit(db: &DatabaseConnection, bus: &Bus, batch: Batch, broken: &mut H
                 finishes,
                 flushes: Vec::new(),
             };
-            rest.write_one_by_one(db, bus, broken).await;
+            if retry::is_transient(&err) {
+                lost::give_up(rest, bus, broken, &err);
+            } else {
+                tracing::warn!(error = ?err, "a journal batch failed; writing its parts one by one");
+                rest.write_one_by_one(db, bus, broken).await;
+            }
         }
     }
     for tx in flushes {
@@ -342,6 +387,9 @@ impl Batch {
             };
             let res = write(db, &parts).await.map(|w| w.kept[0]);
             drop(parts);
+            if res.is_ok() {
+                broken.remove(&f.run.id);
+            }
             end(bus, f, res);
         }
         for c in self.claims {

@@ -186,6 +186,13 @@ pub async fn create(db: &DatabaseConnection, p: &Principal, new: NewAgent) -> Ap
     Ok(agent)
 }
 
+/// Checks that the caller may read agents. Every path to an agent's configuration asks
+/// this, `Run.agent` included, so a `runs:read` key cannot read instructions or tool
+/// URLs through a run.
+pub fn authorize_read(p: &Principal) -> AppResult<()> {
+    p.require(Scope::AgentsRead)
+}
+
 /// One agent of the caller's organisation.
 pub async fn get(db: &impl ConnectionTrait, p: &Principal, id: &str) -> AppResult<Model> {
     p.require(Scope::AgentsRead)?;

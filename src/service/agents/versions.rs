@@ -50,14 +50,15 @@ pub(super) async fn record(
     Ok(())
 }
 
-/// An agent's versions, newest first. The caller has already read the agent, which
-/// checked scope and organisation.
+/// An agent's versions, newest first. Needs `agents:read` whichever path led here (an
+/// agent reached through `Run.agent` is read with the runs scope only).
 pub async fn list(
     db: &impl ConnectionTrait,
     p: &Principal,
     agent_id: &str,
     args: &PageArgs,
 ) -> AppResult<Page<Model>> {
+    p.require(crate::auth::Scope::AgentsRead)?;
     let select = Entity::find()
         .filter(Column::OrgId.eq(&p.org_id))
         .filter(Column::AgentId.eq(agent_id));
@@ -77,9 +78,28 @@ pub async fn list(
 /// go stale; the bound only caps memory.
 pub type VersionCache = moka::sync::Cache<(String, i32), Arc<Value>>;
 
-/// A cache for [`snapshot`].
+/// Bytes of snapshots the cache holds at most (as serialized JSON, roughly what they
+/// occupy). A count alone would let tenants with large instructions or tool lists
+/// grow it without limit.
+pub const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A cache for [`snapshot`], bounded by the snapshots' size.
 pub fn cache() -> VersionCache {
-    moka::sync::Cache::new(10_000)
+    cache_with_capacity(CACHE_BYTES)
+}
+
+/// A cache for [`snapshot`] holding at most `bytes` of snapshots.
+pub fn cache_with_capacity(bytes: u64) -> VersionCache {
+    moka::sync::Cache::builder()
+        .weigher(|key: &(String, i32), snap: &Arc<Value>| weight(&key.0, snap))
+        .max_capacity(bytes)
+        .build()
+}
+
+/// What an entry weighs: its serialized size plus the key and bookkeeping.
+fn weight(agent_id: &str, snap: &Value) -> u32 {
+    let json = serde_json::to_vec(snap).map(|v| v.len()).unwrap_or(0);
+    u32::try_from(json + agent_id.len() + 64).unwrap_or(u32::MAX)
 }
 
 /// The configuration of one version of an agent (for executing a run of it).
@@ -106,4 +126,30 @@ pub async fn snapshot(
     let snap = Arc::new(row.snapshot);
     cache.insert(key, snap.clone());
     Ok(snap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_cache_is_bounded_by_bytes_not_entries() {
+        let cache = cache_with_capacity(1024 * 1024);
+        // 100 snapshots of 100 KiB: ten times the capacity.
+        let big = Arc::new(Value::String("x".repeat(100 * 1024)));
+        for v in 0..100 {
+            cache.insert(("agt_1".into(), v), big.clone());
+        }
+        cache.run_pending_tasks();
+        assert!(
+            cache.weighted_size() <= 1024 * 1024,
+            "weighted size {} over the bound",
+            cache.weighted_size()
+        );
+        assert!(
+            cache.entry_count() <= 10,
+            "{} entries kept",
+            cache.entry_count()
+        );
+    }
 }

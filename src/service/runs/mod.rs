@@ -157,6 +157,14 @@ fn in_session(p: &Principal, key: &str) -> sea_orm::Select<Entity> {
         .filter(Column::Status.is_in(ACTIVE.iter().copied()))
 }
 
+/// Checks, before any work is done, that the caller may trigger a run and read its
+/// events: a streamed run answers with its events, so it needs both scopes up front
+/// (not after the run was created and executed).
+pub fn authorize_streamed(p: &Principal) -> AppResult<()> {
+    p.require(Scope::RunsWrite)?;
+    p.require(Scope::RunsRead)
+}
+
 /// Queues a run of an agent (event `run.created`) and wakes a worker.
 pub async fn create(
     db: &DatabaseConnection,

@@ -149,3 +149,77 @@ async fn writes_lost_past_the_lease_end_the_run_failed_with_storage_error() {
         "the stored log is the one streamed"
     );
 }
+
+#[tokio::test]
+async fn a_long_log_replays_whole_and_in_order_page_by_page() {
+    let server = TestServer::start().await;
+    let api = server.api();
+    let agent = agent(&api, "mock/echo", json!({})).await;
+    // 600 tokens: the replay crosses several pages of the log.
+    let run = api
+        .post(
+            &format!("/v1/agents/{agent}/run"),
+            json!({ "input": words(600) }),
+            200,
+        )
+        .await;
+    let run_id = run["run_id"].as_str().unwrap();
+    let all = drain(&mut open(events_req(&api, run_id)).await, HOLD).await;
+    assert_gap_free(&all);
+    assert_eq!(all.len(), 600 + 5, "every event of the run");
+    assert_eq!(all.last().unwrap().kind, "run.completed");
+
+    let resumed = drain(
+        &mut open(events_req(&api, run_id).header("last-event-id", "300")).await,
+        HOLD,
+    )
+    .await;
+    assert_eq!(ids(&resumed), (301..=605).collect::<Vec<i64>>());
+}
+
+#[tokio::test]
+async fn a_reader_reports_a_hole_in_the_log_instead_of_skipping_it() {
+    let server = TestServer::start().await;
+    let api = server.api();
+    let agent = agent(&api, "mock/echo", json!({})).await;
+    let run = api
+        .post(
+            &format!("/v1/agents/{agent}/run"),
+            json!({ "input": words(10) }),
+            200,
+        )
+        .await;
+    let run_id = run["run_id"].as_str().unwrap();
+    // Events 6..=8 vanish from the stored log (what a lost write would have left).
+    server
+        .state
+        .db
+        .execute_unprepared(&format!(
+            "DELETE FROM run_events WHERE run_id = '{run_id}' AND seq BETWEEN 6 AND 8"
+        ))
+        .await
+        .expect("delete events");
+
+    let text = tokio::time::timeout(HOLD, events_req(&api, run_id).send().await.unwrap().text())
+        .await
+        .expect("the stream ends")
+        .unwrap();
+    let ids: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("id:"))
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        ids,
+        ["1", "2", "3", "4", "5"],
+        "nothing past the hole: {text}"
+    );
+    assert!(
+        text.contains("event: error"),
+        "the stream says why it ends: {text}"
+    );
+    assert!(
+        text.contains("events 6..8"),
+        "the error names the hole: {text}"
+    );
+}

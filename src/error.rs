@@ -65,7 +65,9 @@ pub enum AppError {
     #[error("query too complex: {0}")]
     QueryTooComplex(String),
     /// A GraphQL response (or subscription event) larger than the configured cap.
-    #[error("the response would be larger than {0} bytes; select fewer fields or ask for smaller pages")]
+    #[error(
+        "the response would be larger than {0} bytes; select fewer fields or ask for smaller pages"
+    )]
     ResponseTooLarge(usize),
     /// The route exists, but not for this method.
     #[error("method not allowed")]

@@ -79,7 +79,11 @@ pub fn check(
     };
     let fragments = doc.fragments.len();
     if fragments > limits.max_fragments {
-        return Err(over("fragments", fragments as u64, limits.max_fragments as u64));
+        return Err(over(
+            "fragments",
+            fragments as u64,
+            limits.max_fragments as u64,
+        ));
     }
     let mut census = Census::default();
     for set in all_sets(doc) {
@@ -117,9 +121,7 @@ pub fn check(
         let root = match op.ty {
             OperationType::Query => Some(&registry.query_type),
             OperationType::Mutation => registry.mutation_type.as_ref(),
-            OperationType::Subscription => {
-                registry.subscription_type.as_ref()
-            }
+            OperationType::Subscription => registry.subscription_type.as_ref(),
         };
         let ty = root.and_then(|name| registry.types.get(name));
         let cost = pricing.set(&op.selection_set.node, ty, None);
@@ -153,10 +155,7 @@ fn all_sets(doc: &ExecutableDocument) -> impl Iterator<Item = &SelectionSet> {
 
 /// The operations a request executes: the one named, or the only one; every operation
 /// when that cannot be told (execution then refuses the request anyway).
-fn operations<'a>(
-    doc: &'a ExecutableDocument,
-    name: Option<&str>,
-) -> Vec<&'a OperationDefinition> {
+fn operations<'a>(doc: &'a ExecutableDocument, name: Option<&str>) -> Vec<&'a OperationDefinition> {
     let chosen = match (&doc.operations, name) {
         (DocumentOperations::Single(op), _) => Some(&op.node),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
@@ -333,7 +332,11 @@ impl Pricing<'_> {
                     match self.doc.fragments.get(&s.node.fragment_name.node) {
                         Some(f) => {
                             let on = f.node.type_condition.node.on.node.as_str();
-                            self.set(&f.node.selection_set.node, self.registry.types.get(on), page)
+                            self.set(
+                                &f.node.selection_set.node,
+                                self.registry.types.get(on),
+                                page,
+                            )
                         }
                         None => 0,
                     }
@@ -347,7 +350,8 @@ impl Pricing<'_> {
     fn field(&self, field: &Field, parent: Option<&MetaType>, page: Option<u64>) -> u64 {
         let meta = parent.and_then(|t| t.field_by_name(field.name.node.as_str()));
         let ty = meta.and_then(|m| self.registry.concrete_type_by_name(&m.ty));
-        let paged = meta.is_some_and(|m| m.args.contains_key("first") && m.args.contains_key("last"));
+        let paged =
+            meta.is_some_and(|m| m.args.contains_key("first") && m.args.contains_key("last"));
         let inner = self.set(
             &field.selection_set.node,
             ty,

@@ -134,7 +134,9 @@ fn refused(refusal: Refusal) -> ServerError {
     match refusal {
         Refusal::TooComplex(why) => from_app(AppError::QueryTooComplex(why)),
         Refusal::TooDeep => ServerError::new(
-            format!("The recursion depth of the query cannot be greater than `{MAX_RECURSIVE_DEPTH}`"),
+            format!(
+                "The recursion depth of the query cannot be greater than `{MAX_RECURSIVE_DEPTH}`"
+            ),
             None,
         ),
         Refusal::FragmentCycle(message) => ServerError::new(message, None),
@@ -180,8 +182,7 @@ impl Budget {
     }
 
     fn left(&self) -> usize {
-        self.limit
-            .saturating_sub(self.used.load(Ordering::Relaxed))
+        self.limit.saturating_sub(self.used.load(Ordering::Relaxed))
     }
 
     fn exceeded(&self) -> bool {

@@ -66,7 +66,10 @@ fn a_fragment_bomb_is_refused_in_linear_time() {
         let started = Instant::now();
         let why = refusal(&query);
         assert!(why.contains("expands to"), "{why}");
-        assert!(started.elapsed() < Duration::from_millis(50), "{levels} levels");
+        assert!(
+            started.elapsed() < Duration::from_millis(50),
+            "{levels} levels"
+        );
     }
 }
 
@@ -105,7 +108,9 @@ fn fragments_spreads_aliases_and_root_fields_are_capped() {
     assert!(refusal(&format!("{{ __typename }} {many_fragments}")).contains("101 fragments"));
 
     let spreads = "...F ".repeat(501);
-    let why = refusal(&format!("{{ {spreads} }} fragment F on Query {{ __typename }}"));
+    let why = refusal(&format!(
+        "{{ {spreads} }} fragment F on Query {{ __typename }}"
+    ));
     assert!(why.contains("501 fragment spreads"), "{why}");
 
     let aliases: String = (0..101).map(|i| format!("a{i}: __typename ")).collect();
@@ -123,7 +128,10 @@ fn paged_lists_cost_their_page_size_times_their_items() {
     assert_eq!(cost_of("{ viewer { testMode } }", serde_json::json!({})), 2);
     // nodes: 100 × (1 + id); agents: 1 + that.
     assert_eq!(
-        cost_of("{ agents(first: 100) { nodes { id } } }", serde_json::json!({})),
+        cost_of(
+            "{ agents(first: 100) { nodes { id } } }",
+            serde_json::json!({})
+        ),
         201
     );
     // Page info is not per item.
@@ -177,4 +185,3 @@ fn a_normal_query_passes() {
         Ok(())
     );
 }
-

@@ -25,7 +25,7 @@ pub const MAX_RECURSIVE_DEPTH: usize = 64;
 
 /// The caps a document must stay within.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub struct Caps {
     /// Fields with every spread expanded, over the whole document.
     pub max_selections: u64,
     /// Cost of the operation (see the module docs).
@@ -40,7 +40,7 @@ pub struct Limits {
     pub max_spreads: usize,
 }
 
-impl From<&crate::config::GraphqlConfig> for Limits {
+impl From<&crate::config::GraphqlConfig> for Caps {
     fn from(c: &crate::config::GraphqlConfig) -> Self {
         Self {
             max_selections: c.max_selections as u64,
@@ -64,7 +64,7 @@ pub enum Refusal {
     FragmentCycle(String),
 }
 
-/// Checks `doc` against `limits`. `operation` and `variables` are the request's (the
+/// Checks `doc` against `caps`. `operation` and `variables` are the request's (the
 /// cost of `first: $n` depends on them); `registry` is the schema's, to tell paged
 /// fields and list types.
 pub fn check(
@@ -72,45 +72,45 @@ pub fn check(
     registry: &Registry,
     operation: Option<&str>,
     variables: &Variables,
-    limits: &Limits,
+    caps: &Caps,
 ) -> Result<(), Refusal> {
     let over = |what: &str, count: u64, cap: u64| {
         Refusal::TooComplex(format!("it has {count} {what}; at most {cap} are allowed"))
     };
     let fragments = doc.fragments.len();
-    if fragments > limits.max_fragments {
+    if fragments > caps.max_fragments {
         return Err(over(
             "fragments",
             fragments as u64,
-            limits.max_fragments as u64,
+            caps.max_fragments as u64,
         ));
     }
     let mut census = Census::default();
     for set in all_sets(doc) {
         census.walk(set);
     }
-    if census.spreads > limits.max_spreads {
-        let (n, cap) = (census.spreads as u64, limits.max_spreads as u64);
+    if census.spreads > caps.max_spreads {
+        let (n, cap) = (census.spreads as u64, caps.max_spreads as u64);
         return Err(over("fragment spreads", n, cap));
     }
-    if census.aliases > limits.max_aliases {
-        let (n, cap) = (census.aliases as u64, limits.max_aliases as u64);
+    if census.aliases > caps.max_aliases {
+        let (n, cap) = (census.aliases as u64, caps.max_aliases as u64);
         return Err(over("aliases", n, cap));
     }
     let selections = Expansion::new(doc).document()?;
-    if selections > limits.max_selections {
+    if selections > caps.max_selections {
         return Err(Refusal::TooComplex(format!(
             "it expands to {} fields (a fragment counts each time it is spread); at most {} are allowed",
             saturated(selections),
-            limits.max_selections
+            caps.max_selections
         )));
     }
     // From here the document expands to at most `max_selections` fields, so plain
     // expanding walks are bounded by that and need no memo.
     for op in operations(doc, operation) {
         let roots = root_fields(doc, &op.selection_set.node);
-        if roots > limits.max_root_fields {
-            return Err(over("root fields", roots, limits.max_root_fields));
+        if roots > caps.max_root_fields {
+            return Err(over("root fields", roots, caps.max_root_fields));
         }
         let pricing = Pricing {
             doc,
@@ -125,11 +125,11 @@ pub fn check(
         };
         let ty = root.and_then(|name| registry.types.get(name));
         let cost = pricing.set(&op.selection_set.node, ty, None);
-        if cost > limits.max_complexity {
+        if cost > caps.max_complexity {
             return Err(Refusal::TooComplex(format!(
                 "it costs {} (each field 1, the items of a list `first` or `last` times); at most {} is allowed",
                 saturated(cost),
-                limits.max_complexity
+                caps.max_complexity
             )));
         }
     }

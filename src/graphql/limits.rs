@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 /// The extension enforcing `config.graphql`'s cost and response limits.
 pub struct Limits {
-    cost: cost::Limits,
+    cost: cost::Caps,
     max_response_bytes: usize,
 }
 
@@ -42,7 +42,7 @@ impl ExtensionFactory for Limits {
 }
 
 struct LimitsExtension {
-    cost: cost::Limits,
+    cost: cost::Caps,
     max_response_bytes: usize,
 }
 

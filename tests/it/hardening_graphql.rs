@@ -49,7 +49,7 @@ const NESTED_PAGES: &str = "query($a: Int, $v: Int) { agents(first: $a) { nodes 
 enum Transport {
     Post,
     Get,
-    TransportWs,
+    GraphqlTransportWs,
     LegacyWs,
     Sse,
 }
@@ -57,7 +57,7 @@ enum Transport {
 const TRANSPORTS: [Transport; 5] = [
     Transport::Post,
     Transport::Get,
-    Transport::TransportWs,
+    Transport::GraphqlTransportWs,
     Transport::LegacyWs,
     Transport::Sse,
 ];
@@ -89,7 +89,7 @@ async fn first_result(s: &TestServer, t: Transport, query: &str, variables: Valu
                 .next()
                 .unwrap_or_else(|| panic!("no next event in {body}"))
         }
-        Transport::TransportWs => {
+        Transport::GraphqlTransportWs => {
             let mut ws = connect(s, "graphql-transport-ws").await;
             let payload = json!({ "query": query, "variables": variables });
             send(
@@ -330,7 +330,7 @@ async fn nested_pages_cost_first_times_their_items() {
     // 100 agents × 100 versions is refused whatever brings the page sizes...
     for (t, vars) in [
         (Transport::Post, json!({ "a": 100, "v": 100 })),
-        (Transport::TransportWs, json!({ "a": 100, "v": 100 })),
+        (Transport::GraphqlTransportWs, json!({ "a": 100, "v": 100 })),
         (Transport::Sse, json!({ "a": 100, "v": 100 })),
     ] {
         let result = first_result(&s, t, NESTED_PAGES, vars).await;
@@ -373,7 +373,11 @@ async fn a_response_over_the_size_cap_is_refused_with_response_too_large() {
         format!("{{ {fields} }}")
     };
     // 30 × 400 KB: 12 MB against the default cap of 8 MiB.
-    for t in [Transport::Post, Transport::TransportWs, Transport::Sse] {
+    for t in [
+        Transport::Post,
+        Transport::GraphqlTransportWs,
+        Transport::Sse,
+    ] {
         let started = Instant::now();
         let result = first_result(&s, t, &query(30), json!({})).await;
         let (code, message) = refusal(&result);

@@ -2,8 +2,9 @@ use super::*;
 use async_graphql::OutputType;
 use std::time::{Duration, Instant};
 
-fn limits() -> Limits {
-    Limits {
+/// The default caps.
+fn caps() -> Caps {
+    Caps {
         max_selections: 2000,
         max_complexity: 5000,
         max_aliases: 100,
@@ -21,14 +22,14 @@ fn registry() -> Registry {
     registry
 }
 
-fn check_with(query: &str, vars: serde_json::Value, limits: &Limits) -> Result<(), Refusal> {
+fn check_with(query: &str, vars: serde_json::Value, caps: &Caps) -> Result<(), Refusal> {
     let doc = async_graphql::parser::parse_query(query).expect("parses");
     let vars = Variables::from_json(vars);
-    check(&doc, &registry(), None, &vars, limits)
+    check(&doc, &registry(), None, &vars, caps)
 }
 
 fn refusal(query: &str) -> String {
-    match check_with(query, serde_json::json!({}), &limits()) {
+    match check_with(query, serde_json::json!({}), &caps()) {
         Err(Refusal::TooComplex(why)) => why,
         other => panic!("expected too complex, got {other:?}"),
     }
@@ -45,9 +46,9 @@ fn fragment_bomb(levels: usize) -> String {
 
 /// The cost of the operation alone, read from the refusal with a cap of 1.
 fn cost_of(query: &str, vars: serde_json::Value) -> u64 {
-    let tight = Limits {
+    let tight = Caps {
         max_complexity: 1,
-        ..limits()
+        ..caps()
     };
     match check_with(query, vars, &tight) {
         Err(Refusal::TooComplex(why)) => why
@@ -77,12 +78,12 @@ fn a_fragment_bomb_is_refused_in_linear_time() {
 fn fragment_cycles_are_refused_before_any_expansion() {
     let cyclic = "{ ...A } fragment A on Query { ...B ...B } fragment B on Query { ...A ...A }";
     assert!(matches!(
-        check_with(cyclic, serde_json::json!({}), &limits()),
+        check_with(cyclic, serde_json::json!({}), &caps()),
         Err(Refusal::FragmentCycle(_))
     ));
     let own = "{ ...A } fragment A on Query { viewer { testMode } ...A }";
     assert!(matches!(
-        check_with(own, serde_json::json!({}), &limits()),
+        check_with(own, serde_json::json!({}), &caps()),
         Err(Refusal::FragmentCycle(_))
     ));
 }
@@ -95,7 +96,7 @@ fn nesting_through_fragments_is_bounded() {
     }
     chain += "fragment F70 on Query { __typename }";
     assert_eq!(
-        check_with(&chain, serde_json::json!({}), &limits()),
+        check_with(&chain, serde_json::json!({}), &caps()),
         Err(Refusal::TooDeep)
     );
 }
@@ -181,7 +182,7 @@ fn a_normal_query_passes() {
                  agents(first: $first) { nodes { id name model instructions versions { nodes { version } } } \
                  pageInfo { hasNextPage endCursor } } }";
     assert_eq!(
-        check_with(query, serde_json::json!({ "first": 50 }), &limits()),
+        check_with(query, serde_json::json!({ "first": 50 }), &caps()),
         Ok(())
     );
 }

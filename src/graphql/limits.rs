@@ -83,6 +83,8 @@ impl Extension for LimitsExtension {
         next.run(ctx, request).await
     }
 
+    /// One budget per execution. A mutation whose answer is refused has still taken
+    /// effect; its answer is at most a few objects, far under any sensible cap.
     async fn execute(
         &self,
         ctx: &ExtensionContext<'_>,

@@ -58,14 +58,30 @@ pub enum SqliteSynchronous {
     Normal,
 }
 
-/// GraphQL query limits.
+/// GraphQL query limits, checked before validation and execution (`graphql::cost`) on
+/// every transport, except the response size, which is counted while executing.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GraphqlConfig {
     /// Deepest selection nesting allowed.
     pub max_depth: usize,
-    /// Largest query complexity allowed (each field costs 1; lists multiply).
+    /// Largest operation cost allowed: each field costs 1, and the items of a paged
+    /// list (`nodes`, `edges`) cost their page size (`first`/`last`, 20 by default) times.
     pub max_complexity: usize,
+    /// Most fields a document may hold with every fragment spread expanded (each
+    /// spread counted again): bounds the validation walk, which expands fragments.
+    pub max_selections: usize,
+    /// Most aliased fields in a document.
+    pub max_aliases: usize,
+    /// Most root fields in an operation (fragments expanded).
+    pub max_root_fields: usize,
+    /// Most fragment definitions in a document.
+    pub max_fragments: usize,
+    /// Most fragment spreads written in a document.
+    pub max_spreads: usize,
+    /// Largest response (or subscription event) in bytes of JSON, roughly; a larger
+    /// one is refused with `response_too_large` instead of being sent.
+    pub max_response_bytes: usize,
 }
 
 /// Run limits and the price table.
@@ -181,7 +197,32 @@ impl Default for GraphqlConfig {
         Self {
             max_depth: 12,
             max_complexity: 5000,
+            max_selections: 2000,
+            max_aliases: 100,
+            max_root_fields: 50,
+            max_fragments: 100,
+            max_spreads: 500,
+            max_response_bytes: 8 * 1024 * 1024,
         }
+    }
+}
+
+impl GraphqlConfig {
+    /// Every limit must let a small query through; the response cap at least 1 KiB.
+    fn validate(&self) -> anyhow::Result<()> {
+        for (name, value, min) in [
+            ("graphql.max_depth", self.max_depth, 1),
+            ("graphql.max_complexity", self.max_complexity, 1),
+            ("graphql.max_selections", self.max_selections, 1),
+            ("graphql.max_aliases", self.max_aliases, 0),
+            ("graphql.max_root_fields", self.max_root_fields, 1),
+            ("graphql.max_fragments", self.max_fragments, 0),
+            ("graphql.max_spreads", self.max_spreads, 0),
+            ("graphql.max_response_bytes", self.max_response_bytes, 1024),
+        ] {
+            anyhow::ensure!(value >= min, "{name} must be at least {min}");
+        }
+        Ok(())
     }
 }
 
@@ -243,6 +284,7 @@ impl Config {
             self.db_max_connections >= 1,
             "db_max_connections must be at least 1"
         );
+        self.graphql.validate()?;
         anyhow::ensure!(
             matches!(self.log.format.as_str(), "json" | "pretty"),
             "log.format must be json or pretty"

@@ -60,6 +60,15 @@ pub enum AppError {
     /// The request body is larger than the configured limit.
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// A GraphQL document over one of the cost limits (`config.graphql`), refused
+    /// before it is validated or executed.
+    #[error("query too complex: {0}")]
+    QueryTooComplex(String),
+    /// A GraphQL response (or subscription event) larger than the configured cap.
+    #[error(
+        "the response would be larger than {0} bytes; select fewer fields or ask for smaller pages"
+    )]
+    ResponseTooLarge(usize),
     /// The route exists, but not for this method.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -91,6 +100,8 @@ impl AppError {
             Self::PlanLimitExceeded(_) => "plan_limit_exceeded",
             Self::RateLimited(_) => "rate_limited",
             Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::QueryTooComplex(_) => "query_too_complex",
+            Self::ResponseTooLarge(_) => "response_too_large",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Unavailable(_) => "unavailable",
@@ -143,9 +154,12 @@ impl AppError {
 /// back to a status in the REST layer, so the table exists once.
 pub fn status_for_code(code: &str) -> StatusCode {
     match code.to_ascii_lowercase().as_str() {
-        "bad_request" | "graphql_parse_failed" | "graphql_validation_failed" | "bad_user_input" => {
-            StatusCode::BAD_REQUEST
-        }
+        "bad_request"
+        | "graphql_parse_failed"
+        | "graphql_validation_failed"
+        | "bad_user_input"
+        | "query_too_complex"
+        | "response_too_large" => StatusCode::BAD_REQUEST,
         "validation_failed" | "idempotency_key_reused" => StatusCode::UNPROCESSABLE_ENTITY,
         "unauthenticated" => StatusCode::UNAUTHORIZED,
         "forbidden" | "insufficient_scope" | "plan_limit_exceeded" => StatusCode::FORBIDDEN,

@@ -4,8 +4,10 @@
 pub mod agents;
 pub mod api_keys;
 pub mod connection;
+pub mod cost;
 pub mod errors;
 pub mod http;
+pub mod limits;
 pub mod loaders;
 pub mod runs;
 pub mod scalars;
@@ -54,9 +56,10 @@ pub fn schema_builder(
         subscriptions::Subscription,
     )
     .limit_depth(config.graphql.max_depth)
-    .limit_complexity(config.graphql.max_complexity)
-    .limit_recursive_depth(64)
+    // Complexity is `limits`' (with list multipliers, checked before validation).
+    .limit_recursive_depth(cost::MAX_RECURSIVE_DEPTH)
     .extension(errors::ErrorCodes)
+    .extension(limits::Limits::new(&config.graphql))
 }
 
 /// The schema used to serve requests.

@@ -243,3 +243,36 @@ impl Api {
         .await
     }
 }
+
+/// `/healthz` round trips measured while something else (an attack) runs.
+pub struct HealthLatencies(pub Vec<std::time::Duration>);
+
+/// Polls `/healthz` `polls` times, 10 ms apart, and keeps each round trip's time.
+pub async fn healthz_latencies(server: &TestServer, polls: usize) -> HealthLatencies {
+    let health = server.api_with(None);
+    let mut times = Vec::with_capacity(polls);
+    for _ in 0..polls {
+        let started = std::time::Instant::now();
+        health.get("/healthz", 200).await;
+        times.push(started.elapsed());
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    HealthLatencies(times)
+}
+
+impl HealthLatencies {
+    /// Nine polls in ten answered within 100 ms and none took a second. (Not every one
+    /// within 100 ms: the suite runs its tests in parallel on a 2-core machine, where a
+    /// test thread alone can wait that long for a core. A stalled server answers in
+    /// seconds, which this still catches.)
+    pub fn assert_responsive(&self) {
+        let mut sorted = self.0.clone();
+        sorted.sort();
+        let p90 = sorted[(sorted.len() * 9 / 10).min(sorted.len() - 1)];
+        let max = *sorted.last().expect("polls");
+        assert!(
+            p90 < std::time::Duration::from_millis(100) && max < std::time::Duration::from_secs(1),
+            "/healthz under attack: p90 {p90:?}, slowest {max:?}"
+        );
+    }
+}

@@ -1155,7 +1155,7 @@ async fn complexity_limit_is_enforced() {
         )
         .await;
     assert!(complex.get("data").is_none(), "{complex}");
-    assert_eq!(code(&complex), "GRAPHQL_VALIDATION_FAILED", "{complex}");
+    assert_eq!(code(&complex), "QUERY_TOO_COMPLEX", "{complex}");
     let message = complex["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(
         message.to_lowercase().contains("complex"),
@@ -1167,7 +1167,7 @@ async fn complexity_limit_is_enforced() {
         .map(|i| format!("a{i}: viewer {{ testMode }} "))
         .collect();
     let body = api.gql(&format!("{{ {aliased} }}"), json!({})).await;
-    assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+    assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
 }
 
 // ---------------------------------------------------------------------------------------

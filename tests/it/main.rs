@@ -10,6 +10,7 @@ mod auth;
 mod errors;
 mod graphql;
 mod graphql_http_audit;
+mod hardening_graphql;
 mod hardening_scopes;
 mod hardening_storage;
 mod pagination;

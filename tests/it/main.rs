@@ -10,6 +10,7 @@ mod auth;
 mod errors;
 mod graphql;
 mod graphql_http_audit;
+mod hardening_streams;
 mod pagination;
 mod rest_graphql_parity;
 mod run_queue;

@@ -129,14 +129,15 @@ pub async fn serve(
         }
     });
     // One router shared by every connection (not rebuilt per connection).
-    let server = axum::serve(listener, router(state).into_make_service())
-        .with_graceful_shutdown(async move {
+    let server = axum::serve(listener, router(state).into_make_service()).with_graceful_shutdown(
+        async move {
             shutdown.await;
             // Stop claiming runs as soon as the signal comes, while requests drain; streams
             // never end by themselves, so they are told to.
             stop_http.cancel();
             streams_http.shut_down();
-        });
+        },
+    );
     let drained = async {
         let served = server.await;
         streams.shut_down();

@@ -86,7 +86,9 @@ impl Authenticator {
         };
         if self.is_revoked(&entry.principal.key_id) {
             self.cache.invalidate(&hash);
-            return Err(AppError::Unauthenticated("invalid or revoked API key".into()));
+            return Err(AppError::Unauthenticated(
+                "invalid or revoked API key".into(),
+            ));
         }
         self.touch(&entry);
         Ok(entry.principal)

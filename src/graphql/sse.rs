@@ -46,7 +46,7 @@ pub async fn handler(State(state): State<AppState>, req: Request) -> Response {
     let events = guard
         .bound(state.schema.execute_stream(gql))
         .map(|item| {
-            let resp = item.unwrap_or_else(|end| ended(end));
+            let resp = item.unwrap_or_else(ended);
             Ok::<_, Infallible>(
                 Event::default()
                     .event("next")

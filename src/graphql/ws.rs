@@ -85,7 +85,10 @@ pub(super) async fn admit(
     let principal = authenticate(&state.auth, header)
         .await
         .map_err(|e| close_for(&e))?;
-    let guard = state.streams.acquire(&principal).map_err(|e| close_for(&e))?;
+    let guard = state
+        .streams
+        .acquire(&principal)
+        .map_err(|e| close_for(&e))?;
     Ok((principal, guard))
 }
 
@@ -114,7 +117,10 @@ pub(super) fn close_for_read_error(err: &axum::Error) -> (u16, String) {
         .and_then(|e| e.downcast_ref::<tungstenite::Error>())
         .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)));
     if too_big {
-        (1009, format!("Messages are limited to {MAX_MESSAGE_BYTES} bytes"))
+        (
+            1009,
+            format!("Messages are limited to {MAX_MESSAGE_BYTES} bytes"),
+        )
     } else {
         (1002, "Unreadable message".into())
     }

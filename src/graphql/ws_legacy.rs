@@ -81,7 +81,10 @@ pub async fn serve(state: AppState, socket: WebSocket, protocol: GraphQLProtocol
             let creds = credentials(&payload);
             let principal = state.auth.authenticate(creds.as_deref()).await?;
             let watch = state.streams.watch(&principal)?;
-            *session.credentials.lock().unwrap_or_else(|e| e.into_inner()) = creds;
+            *session
+                .credentials
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = creds;
             let _ = session.control.send(Control::Authenticated(watch));
             let mut data = Data::default();
             data.insert(principal);
@@ -104,13 +107,9 @@ pub async fn serve(state: AppState, socket: WebSocket, protocol: GraphQLProtocol
     let mut sent_close = false;
     let close = loop {
         tokio::select! {
-            () = &mut protocol_side => break None,
-            Some(msg) = out_rx.recv() => {
-                sent_close |= matches!(msg, Message::Close(_));
-                if sink.send(msg).await.is_err() {
-                    break None;
-                }
-            }
+            // Control first: the reader reports a read error before the protocol side
+            // sees its input end.
+            biased;
             Some(ctl) = control.recv() => match ctl {
                 Control::Authenticated(key_watch) => {
                     watch = key_watch;
@@ -122,6 +121,13 @@ pub async fn serve(state: AppState, socket: WebSocket, protocol: GraphQLProtocol
             () = &mut deadline, if !initialised => {
                 break Some((4408, "Connection initialisation timeout".into()));
             }
+            Some(msg) = out_rx.recv() => {
+                sent_close |= matches!(msg, Message::Close(_));
+                if sink.send(msg).await.is_err() {
+                    break None;
+                }
+            }
+            () = &mut protocol_side => break None,
         }
     };
     // What the protocol said last (a `connection_error`, a close) goes out first.

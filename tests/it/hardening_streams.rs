@@ -417,7 +417,8 @@ async fn streams_beyond_the_per_key_cap_are_refused() {
 }
 
 /// With 3 streams per organisation: a key with room of its own is still refused once
-/// its organisation holds 3; another organisation is not affected.
+/// its organisation holds 3; another organisation is not affected; a client that
+/// disconnects frees its place.
 #[tokio::test]
 async fn streams_beyond_the_per_org_cap_are_refused() {
     let s = TestServer::start_with(|c| {
@@ -439,6 +440,14 @@ async fn streams_beyond_the_per_org_cap_are_refused() {
     let (_, other_org_key) = s.new_org("pro").await;
     let other = updates_sse(&s.api_with(Some(&other_org_key))).await;
     assert_eq!(other.status(), 200, "another organisation has its own cap");
+
+    // A client that goes away gives its place back.
+    drop(held.remove(0));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while updates_sse(&second).await.status() != 200 {
+        assert!(Instant::now() < deadline, "the place was never given back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 // --- §5: WebSocket limits --------------------------------------------------------
@@ -454,7 +463,10 @@ async fn legacy_graphql_ws_without_connection_init_closes_4408() {
         .ending(Duration::from_secs(15), &mut Vec::new())
         .await;
     assert_eq!(ending.as_ref().map(|e| e.0), Ok(4408), "{ending:?}");
-    assert!(started.elapsed() >= Duration::from_secs(9), "closed too early");
+    assert!(
+        started.elapsed() >= Duration::from_secs(9),
+        "closed too early"
+    );
 }
 
 /// An unauthenticated 15 MB `ping` is not read, let alone echoed: the socket closes with
@@ -542,7 +554,11 @@ async fn shutdown_stops_at_its_deadline_when_a_request_does_not_end() {
     });
     // The request is in: the run it created is listed.
     let deadline = Instant::now() + Duration::from_secs(5);
-    while api.get("/v1/runs", 200).await["data"].as_array().unwrap().is_empty() {
+    while api.get("/v1/runs", 200).await["data"]
+        .as_array()
+        .unwrap()
+        .is_empty()
+    {
         assert!(Instant::now() < deadline, "the run was never created");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -552,7 +568,10 @@ async fn shutdown_stops_at_its_deadline_when_a_request_does_not_end() {
         .expect("serve returned within 4 s")
         .expect("serve succeeded");
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(900), "the request held it: {took:?}");
+    assert!(
+        took >= Duration::from_millis(900),
+        "the request held it: {took:?}"
+    );
     waiting.abort();
 }
 

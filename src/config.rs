@@ -41,6 +41,10 @@ pub struct Config {
     pub runs: RunsConfig,
     /// The run workers of this instance.
     pub worker: WorkerConfig,
+    /// Caps on open streams (SSE and WebSocket operations).
+    pub streams: StreamsConfig,
+    /// Stopping the server.
+    pub shutdown: ShutdownConfig,
     /// Model providers by name (the `provider` of `provider/model`).
     pub providers: BTreeMap<String, ProviderConfig>,
     /// Logging.
@@ -160,6 +164,41 @@ impl Default for WorkerConfig {
     }
 }
 
+/// Caps on the streams one caller may hold open at once: REST and GraphQL SSE responses
+/// and GraphQL WebSocket operations. Beyond them a stream is refused (429, or close 4429).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StreamsConfig {
+    /// Open streams per API key.
+    pub max_per_key: usize,
+    /// Open streams per organisation (all its keys together).
+    pub max_per_org: usize,
+}
+
+impl Default for StreamsConfig {
+    fn default() -> Self {
+        Self {
+            max_per_key: 100,
+            max_per_org: 1000,
+        }
+    }
+}
+
+/// Stopping the server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ShutdownConfig {
+    /// After the shutdown signal, how long open requests may take before the server stops
+    /// anyway (streams are ended at the signal; this bounds everything else).
+    pub timeout_secs: u64,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self { timeout_secs: 10 }
+    }
+}
+
 /// Log output.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -186,6 +225,8 @@ impl Default for Config {
             graphql: GraphqlConfig::default(),
             runs: RunsConfig::default(),
             worker: WorkerConfig::default(),
+            streams: StreamsConfig::default(),
+            shutdown: ShutdownConfig::default(),
             providers: default_provider_configs(),
             log: LogConfig::default(),
         }
@@ -285,6 +326,18 @@ impl Config {
             "db_max_connections must be at least 1"
         );
         self.graphql.validate()?;
+        anyhow::ensure!(
+            (1..=1_000_000).contains(&self.streams.max_per_key),
+            "streams.max_per_key must be 1 to 1000000"
+        );
+        anyhow::ensure!(
+            (self.streams.max_per_key..=1_000_000).contains(&self.streams.max_per_org),
+            "streams.max_per_org must be at least streams.max_per_key and at most 1000000"
+        );
+        anyhow::ensure!(
+            (1..=3600).contains(&self.shutdown.timeout_secs),
+            "shutdown.timeout_secs must be 1 to 3600"
+        );
         anyhow::ensure!(
             matches!(self.log.format.as_str(), "json" | "pretty"),
             "log.format must be json or pretty"

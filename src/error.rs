@@ -57,6 +57,14 @@ pub enum AppError {
     /// Too many requests; retry after the given number of seconds.
     #[error("rate limit exceeded; retry in {0} s")]
     RateLimited(u64),
+    /// The caller already holds as many open streams (SSE, WebSocket operations) as its
+    /// key or organisation may.
+    #[error("{0}")]
+    TooManyStreams(String),
+    /// The server cannot serve this now: it is shutting down, or its database is
+    /// unavailable for longer than writes are retried. Retry shortly.
+    #[error("{0}")]
+    Unavailable(String),
     /// The request body is larger than the configured limit.
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
@@ -75,9 +83,6 @@ pub enum AppError {
     /// The request's Content-Type is not one the route reads.
     #[error("{0}")]
     UnsupportedMediaType(String),
-    /// The database (or another dependency) is unavailable for now; retry shortly.
-    #[error("{0}")]
-    Unavailable(String),
     /// Anything unexpected: logged in full, shown as an opaque `internal`.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -99,12 +104,13 @@ impl AppError {
             Self::Conflict(_) => "conflict",
             Self::PlanLimitExceeded(_) => "plan_limit_exceeded",
             Self::RateLimited(_) => "rate_limited",
+            Self::TooManyStreams(_) => "too_many_streams",
+            Self::Unavailable(_) => "unavailable",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::QueryTooComplex(_) => "query_too_complex",
             Self::ResponseTooLarge(_) => "response_too_large",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
-            Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -165,7 +171,7 @@ pub fn status_for_code(code: &str) -> StatusCode {
         "forbidden" | "insufficient_scope" | "plan_limit_exceeded" => StatusCode::FORBIDDEN,
         "not_found" => StatusCode::NOT_FOUND,
         "conflict" | "idempotency_key_in_use" => StatusCode::CONFLICT,
-        "rate_limited" => StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited" | "too_many_streams" => StatusCode::TOO_MANY_REQUESTS,
         "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
         "method_not_allowed" => StatusCode::METHOD_NOT_ALLOWED,
         "unsupported_media_type" => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -45,6 +45,16 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
     let auth =
         auth::Authenticator::new(db.clone(), Duration::from_secs(config.auth_cache_ttl_secs));
     let bus = Arc::new(events::bus::Bus::default());
+    let streams = http::streams::Streams::new(&config.streams, auth.clone());
+    {
+        // Before Redis delivers anything: a revocation heard from any instance refuses
+        // the key here and ends its streams.
+        let (auth, streams) = (auth.clone(), streams.clone());
+        bus.on_key_revoked(move |key_id| {
+            auth.revoke(key_id);
+            streams.revoke(key_id);
+        });
+    }
     let instance_id = ids::new_id("inst");
     if let Some(url) = &config.redis_url {
         events::redis::connect(url, &instance_id, &bus).await?;
@@ -77,6 +87,7 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
         rest,
         bus,
         executor,
+        streams,
         instance_id,
     };
     Ok(Built {
@@ -90,7 +101,10 @@ pub fn router(state: AppState) -> axum::Router {
     http::router(state)
 }
 
-/// Serves until `shutdown` resolves, then drains in-flight requests.
+/// Serves until `shutdown` resolves. Then every stream ends (a final SSE event, a
+/// WebSocket close frame), the worker stops claiming runs, and the rest of the requests
+/// get `shutdown.timeout_secs` to finish before the server stops anyway. What the journal
+/// holds is always committed before the database closes.
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
@@ -98,6 +112,8 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let db = state.db.clone();
     let journal = state.executor.journal.clone();
+    let streams = state.streams.clone();
+    let deadline = Duration::from_secs(state.config.shutdown.timeout_secs);
     let stop = tokio_util::sync::CancellationToken::new();
     let worker = state.config.worker.enabled.then(|| {
         let (executor, owner) = (state.executor.clone(), state.instance_id.clone());
@@ -108,7 +124,7 @@ pub async fn serve(
             stop.clone(),
         ))
     });
-    let stop_http = stop.clone();
+    let (stop_http, streams_http) = (stop.clone(), streams.clone());
     use axum::serve::ListenerExt;
     // Small SSE writes (one token) must not wait for the client's ACK (Nagle).
     let listener = listener.tap_io(|tcp| {
@@ -117,19 +133,43 @@ pub async fn serve(
         }
     });
     // One router shared by every connection (not rebuilt per connection).
-    axum::serve(listener, router(state).into_make_service())
-        .with_graceful_shutdown(async move {
+    let server = axum::serve(listener, router(state).into_make_service()).with_graceful_shutdown(
+        async move {
             shutdown.await;
-            // Stop claiming runs as soon as the signal comes, while requests drain.
+            // Stop claiming runs as soon as the signal comes, while requests drain; streams
+            // never end by themselves, so they are told to.
             stop_http.cancel();
-        })
-        .await?;
+            streams_http.shut_down();
+        },
+    );
+    let drained = async {
+        let served = server.await;
+        streams.shut_down();
+        // Upgraded WebSockets are not the HTTP server's connections: wait for their close
+        // frames too.
+        streams.drained().await;
+        served
+    };
+    let hard_stop = async {
+        streams.shutting_down().await;
+        tokio::time::sleep(deadline).await;
+    };
+    let served = tokio::select! {
+        served = drained => served.map_err(anyhow::Error::from),
+        () = hard_stop => {
+            tracing::warn!(?deadline, "requests still open at the shutdown deadline; stopping anyway");
+            Ok(())
+        }
+    };
     stop.cancel();
     if let Some(worker) = worker {
         let _ = worker.await;
     }
-    // What runs recorded last (their endings) is committed before the pool closes.
+    // What runs recorded last (their endings) is committed before the pool closes, however
+    // serving ended.
     journal.flush().await;
-    db.close().await?;
+    let closed = db.close().await;
+    served?;
+    closed?;
     Ok(())
 }

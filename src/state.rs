@@ -26,6 +26,8 @@ pub struct AppState {
     pub bus: Arc<crate::events::bus::Bus>,
     /// Runs runs (the worker's, and the API's for its own bookkeeping).
     pub executor: crate::runtime::executor::Executor,
+    /// Open streams: caps per key and organisation, revocation and shutdown.
+    pub streams: crate::http::streams::Streams,
     /// This instance's id (the owner of its leases).
     pub instance_id: String,
 }

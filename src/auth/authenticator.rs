@@ -1,5 +1,7 @@
 //! Turns a bearer token into a [`Principal`]. Verified keys are cached for a short
-//! time so a hot path costs no extra query; revocation evicts at once on this instance.
+//! time so a hot path costs no extra query; revocation (on this instance, or on another
+//! one through the bus) evicts at once and is remembered for longer than an entry can
+//! live, so a verification that raced the revocation cannot put the key back.
 
 use super::{keys, Principal};
 use crate::error::{AppError, AppResult};
@@ -29,6 +31,8 @@ struct Entry {
 pub struct Authenticator {
     db: DatabaseConnection,
     cache: Cache<String, Entry>,
+    /// Keys revoked lately, by id.
+    revoked: Cache<String, ()>,
 }
 
 impl Authenticator {
@@ -40,6 +44,12 @@ impl Authenticator {
                 .max_capacity(100_000)
                 .support_invalidation_closures()
                 .time_to_live(ttl)
+                .build(),
+            // A cache entry read from the database just before the revocation committed
+            // lives at most `ttl` after it; past that the database answers.
+            revoked: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(ttl + Duration::from_secs(60))
                 .build(),
         }
     }
@@ -70,16 +80,29 @@ impl Authenticator {
                     principal: Arc::new(principal),
                     last_touch: Arc::new(AtomicI64::new(0)),
                 };
-                self.cache.insert(hash, entry.clone());
+                self.cache.insert(hash.clone(), entry.clone());
                 entry
             }
         };
+        if self.is_revoked(&entry.principal.key_id) {
+            self.cache.invalidate(&hash);
+            return Err(AppError::Unauthenticated(
+                "invalid or revoked API key".into(),
+            ));
+        }
         self.touch(&entry);
         Ok(entry.principal)
     }
 
-    /// Forgets a key at once (after revocation).
-    pub fn evict_key(&self, key_id: &str) {
+    /// Whether a key was revoked lately (as far as this instance has heard).
+    pub fn is_revoked(&self, key_id: &str) -> bool {
+        self.revoked.contains_key(key_id)
+    }
+
+    /// Refuses a key from now on (after revocation): forgets its cached verification and
+    /// remembers the revocation.
+    pub fn revoke(&self, key_id: &str) {
+        self.revoked.insert(key_id.to_owned(), ());
         let key_id = key_id.to_owned();
         if let Err(err) = self
             .cache

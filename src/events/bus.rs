@@ -1,5 +1,6 @@
 //! The in-process event bus: per-run channels for event readers, per-organisation
-//! channels for run status changes, cancellation signals and a wake-up for workers.
+//! channels for run status changes, cancellation signals, key revocations and a wake-up
+//! for workers.
 //! Events are published only after they are stored, so a reader that replays the log
 //! and then follows the bus never sees a gap it cannot fill from the database.
 
@@ -13,6 +14,9 @@ use tokio_util::sync::CancellationToken;
 
 const RUN_CHANNEL: usize = 256;
 const ORG_CHANNEL: usize = 256;
+
+/// What an instance does when it hears that a key was revoked.
+pub type RevokeHook = Box<dyn Fn(&str) + Send + Sync>;
 
 type TopicMap<T> = Arc<Mutex<HashMap<String, broadcast::Sender<T>>>>;
 
@@ -122,6 +126,7 @@ pub struct Bus {
     /// `reader::follow`).
     polled: Mutex<std::collections::HashSet<String>>,
     work: Notify,
+    on_revoke: std::sync::OnceLock<RevokeHook>,
 }
 
 impl Default for Bus {
@@ -137,6 +142,7 @@ impl Default for Bus {
                 .build(),
             polled: Mutex::default(),
             work: Notify::new(),
+            on_revoke: std::sync::OnceLock::new(),
         }
     }
 }
@@ -196,6 +202,27 @@ impl Bus {
             Message::Run(r) => self.orgs.publish(&r.org_id.clone(), Arc::new(*r)),
             Message::Cancel(id) => self.cancel_local(&id),
             Message::Work => self.work.notify_one(),
+            Message::Revoke(key_id) => self.revoke_local(&key_id),
+        }
+    }
+
+    /// Sets what this instance does when a key is revoked (here or elsewhere); set once,
+    /// at start-up, before anything is delivered.
+    pub fn on_key_revoked(&self, hook: impl Fn(&str) + Send + Sync + 'static) {
+        let _ = self.on_revoke.set(Box::new(hook));
+    }
+
+    /// Tells every instance (this one first) that a key was revoked.
+    pub fn revoke_key(&self, key_id: &str) {
+        self.revoke_local(key_id);
+        if let Some(remote) = self.remote.get() {
+            remote.send(Message::Revoke(key_id.to_owned()));
+        }
+    }
+
+    fn revoke_local(&self, key_id: &str) {
+        if let Some(hook) = self.on_revoke.get() {
+            hook(key_id);
         }
     }
 

@@ -28,6 +28,8 @@ pub enum Message {
     Cancel(String),
     /// A run was queued.
     Work,
+    /// An API key was revoked: refuse it and end its streams (by key id).
+    Revoke(String),
 }
 
 #[derive(Serialize, Deserialize)]

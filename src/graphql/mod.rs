@@ -15,6 +15,7 @@ pub mod sse;
 pub mod subscriptions;
 pub mod viewer;
 pub mod ws;
+pub mod ws_legacy;
 
 use crate::auth::{Authenticator, Principal};
 use crate::config::Config;

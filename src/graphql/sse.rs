@@ -1,7 +1,9 @@
 //! GraphQL over Server-Sent Events (graphql-sse, "distinct connections" mode) at
 //! `/graphql/stream`: each POST carries one operation; results arrive as `next` events
-//! and the stream ends with `complete`.
+//! and the stream ends with `complete`. A stream whose key is revoked, or whose server is
+//! shutting down, gets a last `next` with the error (`extensions.code`) before `complete`.
 
+use crate::http::streams::End;
 use crate::state::AppState;
 use async_graphql::{Request as GqlRequest, Variables};
 use axum::extract::{Request, State};
@@ -30,6 +32,10 @@ pub async fn handler(State(state): State<AppState>, req: Request) -> Response {
         return crate::error::AppError::BadRequest("the request has no `query` string".into())
             .into_response();
     };
+    let guard = match state.streams.acquire_caller(&parts.extensions) {
+        Ok(guard) => guard,
+        Err(e) => return e.into_response(),
+    };
     let mut gql = super::with_caller(GqlRequest::new(query), &parts.extensions);
     if let Some(name) = params["operationName"].as_str() {
         gql = gql.operation_name(name);
@@ -37,10 +43,10 @@ pub async fn handler(State(state): State<AppState>, req: Request) -> Response {
     if params["variables"].is_object() {
         gql = gql.variables(Variables::from_json(params["variables"].clone()));
     }
-    let events = state
-        .schema
-        .execute_stream(gql)
-        .map(|resp| {
+    let events = guard
+        .bound(state.schema.execute_stream(gql))
+        .map(|item| {
+            let resp = item.unwrap_or_else(ended);
             Ok::<_, Infallible>(
                 Event::default()
                     .event("next")
@@ -53,4 +59,13 @@ pub async fn handler(State(state): State<AppState>, req: Request) -> Response {
     Sse::new(events)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
+}
+
+/// The last result of a stream ended early: its error, with its code.
+fn ended(end: End) -> async_graphql::Response {
+    let app = end.error();
+    let mut err = async_graphql::ServerError::new(app.public_message(), None);
+    err.source = Some(std::sync::Arc::new(app));
+    super::errors::decorate(&mut err, None);
+    async_graphql::Response::from_errors(vec![err])
 }

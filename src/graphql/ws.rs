@@ -2,14 +2,22 @@
 //! implemented here, with the close codes the protocol requires (4400 bad message, 4401
 //! subscribe before ack, 4403 rejected credentials, 4408 no `connection_init` in time,
 //! 4409 duplicate subscription id, 4429 second `connection_init`); the legacy
-//! `graphql-ws` (subscriptions-transport-ws) protocol is served by async-graphql. The
-//! API key comes in the `connection_init` payload (`{"authorization": "Bearer os_..."}`).
+//! `graphql-ws` (subscriptions-transport-ws) protocol is served by async-graphql inside
+//! the guard of `ws_legacy`. The API key comes in the `connection_init` payload
+//! (`{"authorization": "Bearer os_..."}`).
+//!
+//! Both protocols: messages over 1 MiB are refused before anything is read (close 1009);
+//! the key is verified again (through the auth cache) for every operation, which is a
+//! stream under the per-key caps (close 4429 beyond them); a revoked key's socket closes
+//! with 4403, a shutdown closes every socket with 1001.
 
 use super::RequestId;
 use crate::auth::{Authenticator, Principal};
+use crate::error::AppError;
+use crate::http::streams::{End, StreamGuard};
 use crate::state::AppState;
-use async_graphql::{Data, Request as GqlRequest, Variables};
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use async_graphql::{Request as GqlRequest, Variables};
+use async_graphql_axum::GraphQLProtocol;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{State, WebSocketUpgrade};
 use axum::response::Response;
@@ -23,7 +31,9 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 /// How long a client has to send `connection_init`.
-const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest message (and frame) read from a client, authenticated or not.
+pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
 /// Upgrades to a GraphQL WebSocket.
 pub async fn handler(
@@ -33,6 +43,10 @@ pub async fn handler(
 ) -> Response {
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        // Before authentication: an anonymous client cannot make the server buffer (or
+        // echo) more than this.
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| async move {
             let transport_ws = socket
                 .protocol()
@@ -40,28 +54,76 @@ pub async fn handler(
             if transport_ws {
                 Connection::new(state).serve(socket).await
             } else {
-                let auth = state.auth.clone();
-                GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
-                    .on_connection_init(move |payload| async move {
-                        let mut data = Data::default();
-                        data.insert(authenticate(&auth, &payload).await?);
-                        Ok(data)
-                    })
-                    .serve()
-                    .await
+                super::ws_legacy::serve(state, socket, protocol).await
             }
         })
 }
 
-async fn authenticate(
-    auth: &Authenticator,
-    payload: &Value,
-) -> crate::error::AppResult<Arc<Principal>> {
-    let header = payload
+/// The `authorization` value of a `connection_init` payload.
+pub(super) fn credentials(payload: &Value) -> Option<String> {
+    payload
         .get("authorization")
         .or_else(|| payload.get("Authorization"))
-        .and_then(Value::as_str);
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+async fn authenticate(
+    auth: &Authenticator,
+    header: Option<&str>,
+) -> crate::error::AppResult<Arc<Principal>> {
     auth.authenticate(header).await
+}
+
+/// Admits one operation: the connection's key verified again (a revoked key is refused
+/// even before the revocation reaches this socket) and a place under the stream caps.
+/// `Err` is the close code and reason.
+pub(super) async fn admit(
+    state: &AppState,
+    header: Option<&str>,
+) -> Result<(Arc<Principal>, StreamGuard), (u16, String)> {
+    let principal = authenticate(&state.auth, header)
+        .await
+        .map_err(|e| close_for(&e))?;
+    let guard = state
+        .streams
+        .acquire(&principal)
+        .map_err(|e| close_for(&e))?;
+    Ok((principal, guard))
+}
+
+/// The close code and reason for an error that ends a connection.
+pub(super) fn close_for(err: &AppError) -> (u16, String) {
+    match err {
+        AppError::Unauthenticated(_) | AppError::Forbidden(_) => (4403, "Forbidden".into()),
+        AppError::TooManyStreams(msg) => (4429, msg.clone()),
+        AppError::Unavailable(_) => closed_by(End::ShuttingDown),
+        _ => (1011, "Internal error".into()),
+    }
+}
+
+/// The close code and reason when a connection must end early.
+pub(super) fn closed_by(end: End) -> (u16, String) {
+    match end {
+        End::Revoked => (4403, "Forbidden: the API key was revoked".into()),
+        End::ShuttingDown => (1001, "The server is shutting down".into()),
+    }
+}
+
+/// The close code and reason for a socket that could not be read: 1009 for a message
+/// over [`MAX_MESSAGE_BYTES`], 1002 otherwise.
+pub(super) fn close_for_read_error(err: &axum::Error) -> (u16, String) {
+    let too_big = std::error::Error::source(err)
+        .and_then(|e| e.downcast_ref::<tungstenite::Error>())
+        .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)));
+    if too_big {
+        (
+            1009,
+            format!("Messages are limited to {MAX_MESSAGE_BYTES} bytes"),
+        )
+    } else {
+        (1002, "Unreadable message".into())
+    }
 }
 
 type Subscriptions = Arc<Mutex<HashMap<String, AbortHandle>>>;
@@ -76,6 +138,11 @@ enum Out {
 struct Connection {
     state: AppState,
     principal: Option<Arc<Principal>>,
+    /// The `connection_init` credentials, verified again for every operation.
+    credentials: Option<String>,
+    /// Tells the connection when it must close: at shutdown, and once authenticated,
+    /// when its key is revoked.
+    watch: StreamGuard,
     init_received: bool,
     /// Active subscriptions; a finished one removes itself before sending `complete`,
     /// so the client may reuse its id at once.
@@ -86,8 +153,10 @@ struct Connection {
 impl Connection {
     fn new(state: AppState) -> Self {
         Self {
+            watch: state.streams.watch_anonymous(),
             state,
             principal: None,
+            credentials: None,
             init_received: false,
             subscriptions: Subscriptions::default(),
             request_id: crate::ids::new_id("req"),
@@ -120,6 +189,11 @@ impl Connection {
         loop {
             let msg = tokio::select! {
                 msg = stream.next() => msg,
+                end = self.watch.ended() => {
+                    let (code, reason) = closed_by(end);
+                    let _ = tx.send(Out::Close(code, reason)).await;
+                    break;
+                }
                 _ = &mut deadline, if !self.init_received => {
                     let _ = tx.send(Out::Close(4408, "Connection initialisation timeout".into())).await;
                     break;
@@ -133,7 +207,12 @@ impl Connection {
                         .await;
                     break;
                 }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Err(err)) => {
+                    let (code, reason) = close_for_read_error(&err);
+                    let _ = tx.send(Out::Close(code, reason)).await;
+                    break;
+                }
+                Some(Ok(Message::Close(_))) | None => break,
                 Some(Ok(_)) => continue,
             };
             if let Err((code, reason)) = self.handle(&text, &tx).await {
@@ -161,10 +240,17 @@ impl Connection {
                     return Err((4429, "Too many initialisation requests".into()));
                 }
                 self.init_received = true;
-                let principal = authenticate(&self.state.auth, &msg["payload"])
+                let credentials = credentials(&msg["payload"]);
+                let principal = authenticate(&self.state.auth, credentials.as_deref())
                     .await
-                    .map_err(|_| (4403, "Forbidden".to_string()))?;
+                    .map_err(|e| close_for(&e))?;
+                self.watch = self
+                    .state
+                    .streams
+                    .watch(&principal)
+                    .map_err(|e| close_for(&e))?;
                 self.principal = Some(principal);
+                self.credentials = credentials;
                 send(tx, json!({ "type": "connection_ack" })).await;
             }
             "ping" => {
@@ -176,10 +262,9 @@ impl Connection {
             }
             "pong" => {}
             "subscribe" => {
-                let principal = self
-                    .principal
-                    .clone()
-                    .ok_or((4401, "Unauthorized".to_string()))?;
+                if self.principal.is_none() {
+                    return Err((4401, "Unauthorized".to_string()));
+                }
                 let id = msg["id"]
                     .as_str()
                     .filter(|s| !s.is_empty())
@@ -189,10 +274,12 @@ impl Connection {
                     4400,
                     "Invalid message: subscribe needs payload.query".to_string(),
                 ))?;
-                let mut active = lock(&self.subscriptions);
-                if active.contains_key(id) {
+                if lock(&self.subscriptions).contains_key(id) {
                     return Err((4409, format!("Subscriber for {id} already exists")));
                 }
+                let (principal, guard) = admit(&self.state, self.credentials.as_deref()).await?;
+                // Only finished subscriptions leave meanwhile; none can have taken the id.
+                let mut active = lock(&self.subscriptions);
                 let mut req = GqlRequest::new(query)
                     .data(principal)
                     .data(RequestId(self.request_id.clone()));
@@ -209,6 +296,7 @@ impl Connection {
                     id.to_owned(),
                     tx.clone(),
                     subs,
+                    guard,
                 ));
                 active.insert(id.to_owned(), task.abort_handle());
             }
@@ -232,12 +320,14 @@ async fn send(tx: &mpsc::Sender<Out>, value: Value) {
 
 /// Streams one operation's results as `next` messages, then `complete`; an operation
 /// that fails before executing (parse or validation errors) gets one `error` message.
+/// `_guard` holds the operation's place under the stream caps until it ends.
 async fn run_subscription(
     schema: super::AppSchema,
     req: GqlRequest,
     id: String,
     tx: mpsc::Sender<Out>,
     subs: Subscriptions,
+    _guard: StreamGuard,
 ) {
     let mut results = schema.execute_stream(req);
     let mut first = true;

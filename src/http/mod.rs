@@ -6,6 +6,7 @@ pub mod fallback;
 pub mod health;
 pub mod problem;
 pub mod request_id;
+pub mod streams;
 
 use crate::state::AppState;
 use axum::routing::{get, post};

@@ -53,24 +53,28 @@ async fn run(
         if let Some(after) = last_event_id(&req)? {
             vars.insert("after".into(), json!(after));
         }
+        let guard = state.streams.acquire_caller(&extensions)?;
         let mut gql = gql.variables(Variables::from_json(Value::Object(vars)));
         gql.set_parsed_query(route.op.doc.clone());
-        return Ok(super::sse::respond(state, gql, route.op.path[0].clone()).await);
+        return Ok(super::sse::respond(state, gql, route.op.path[0].clone(), guard).await);
     }
-    let mut stream = false;
+    let mut stream = None;
     if let Some(input_ty) = route.op.variable("input") {
         let mut input = read_json_body(state, req).await?;
         if route.stream_op.is_some() {
             // `"stream": true` (or Accept: text/event-stream) asks for the run's events
             // instead of its result; the run itself is then triggered without waiting.
-            stream = accepts_sse || input.get("stream") == Some(&Value::Bool(true));
+            let wants_stream = accepts_sse || input.get("stream") == Some(&Value::Bool(true));
             if input.get("stream").is_some_and(Value::is_boolean) {
                 input.as_object_mut().map(|o| o.remove("stream"));
             }
-            if stream {
+            if wants_stream {
+                // Before the run is triggered: a refused stream starts no run (neither
+                // for a missing scope nor over the stream caps).
                 if let Some(p) = extensions.get::<std::sync::Arc<crate::auth::Principal>>() {
                     crate::service::runs::authorize_streamed(p)?;
                 }
+                stream = Some(state.streams.acquire_caller(&extensions)?);
                 input["mode"] = json!("async");
             }
         }
@@ -98,7 +102,7 @@ async fn run(
         .pointer_mut(&pointer)
         .map(Value::take)
         .unwrap_or(Value::Null);
-    if let (true, Some(op)) = (stream, &route.stream_op) {
+    if let (Some(guard), Some(op)) = (stream, &route.stream_op) {
         let id = target
             .get("run_id")
             .or_else(|| target.get("id"))
@@ -107,7 +111,7 @@ async fn run(
         let sub = GqlRequest::new("").variables(Variables::from_json(json!({ "id": id })));
         let mut sub = crate::graphql::with_caller(sub, &extensions);
         sub.set_parsed_query(op.doc.clone());
-        return Ok(super::sse::respond(state, sub, op.path[0].clone()).await);
+        return Ok(super::sse::respond(state, sub, op.path[0].clone(), guard).await);
     }
     let body = match route.def.shape {
         Shape::Object | Shape::Stream => target,

@@ -1,8 +1,11 @@
 //! Streaming REST routes: a subscription's results written as Server-Sent Events, each
 //! with `id:` (the item's `seq`), `event:` (its `type`) and `data:` (its `data`), with
-//! heartbeats while idle. An error before the first item is a problem+json answer.
+//! heartbeats while idle. An error before the first item is a problem+json answer. A
+//! stream whose key is revoked, or whose server is shutting down, ends with an `error`
+//! event carrying the `code` (`unauthenticated`, `unavailable`).
 
 use super::exec::graphql_error_to_problem;
+use crate::http::streams::{End, StreamGuard};
 use crate::state::AppState;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -17,7 +20,17 @@ const FIRST_ITEM_WAIT: Duration = Duration::from_millis(100);
 /// Heartbeat interval (an SSE comment) on idle streams.
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
 
-fn event_of(resp: async_graphql::Response, field: &str) -> Event {
+fn event_of(item: Result<async_graphql::Response, End>, field: &str) -> Event {
+    let resp = match item {
+        Ok(resp) => resp,
+        Err(end) => {
+            let err = end.error();
+            return Event::default().event("error").data(
+                serde_json::json!({ "code": err.code(), "message": err.public_message() })
+                    .to_string(),
+            );
+        }
+    };
     if let Some(err) = resp.errors.first() {
         return Event::default()
             .event("error")
@@ -35,11 +48,17 @@ fn event_of(resp: async_graphql::Response, field: &str) -> Event {
     event
 }
 
-/// Runs the subscription and answers with its SSE stream; `field` is its root field.
-pub async fn respond(state: &AppState, gql: async_graphql::Request, field: String) -> Response {
-    let mut stream = state.schema.execute_stream(gql).boxed();
+/// Runs the subscription and answers with its SSE stream, which holds `guard`; `field` is
+/// its root field.
+pub async fn respond(
+    state: &AppState,
+    gql: async_graphql::Request,
+    field: String,
+    guard: StreamGuard,
+) -> Response {
+    let mut stream = guard.bound(state.schema.execute_stream(gql)).boxed();
     let first = match tokio::time::timeout(FIRST_ITEM_WAIT, stream.next()).await {
-        Ok(Some(resp)) if !resp.errors.is_empty() => {
+        Ok(Some(Ok(resp))) if !resp.errors.is_empty() => {
             return graphql_error_to_problem(&resp.errors[0])
         }
         Ok(Some(resp)) => Some(resp),

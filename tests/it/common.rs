@@ -19,6 +19,7 @@ pub struct TestServer {
     /// A `*` key of that organisation.
     pub admin_key: String,
     shutdown: Option<oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -93,11 +94,11 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = oneshot::channel::<()>();
         let serve_state = state.clone();
-        tokio::spawn(async move {
-            let _ = orchstack::serve(serve_state, listener, async {
+        let served = tokio::spawn(async move {
+            orchstack::serve(serve_state, listener, async {
                 let _ = rx.await;
             })
-            .await;
+            .await
         });
         let mut server = Self {
             base,
@@ -105,6 +106,7 @@ impl TestServer {
             org_id: String::new(),
             admin_key: String::new(),
             shutdown: Some(tx),
+            served: Some(served),
             _dir: dir,
         };
         let (org_id, admin_key) = server.new_org("enterprise").await;
@@ -150,6 +152,19 @@ impl TestServer {
             base: self.base.clone(),
             key: key.map(str::to_owned),
             http: reqwest::Client::new(),
+        }
+    }
+}
+
+impl TestServer {
+    /// Sends the shutdown signal and waits until `serve` returns (what it returned).
+    pub async fn shut_down(&mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.served.take() {
+            Some(served) => served.await.expect("the serve task"),
+            None => Ok(()),
         }
     }
 }

@@ -13,6 +13,7 @@ mod graphql_http_audit;
 mod hardening_graphql;
 mod hardening_scopes;
 mod hardening_storage;
+mod hardening_streams;
 mod pagination;
 mod rest_graphql_parity;
 mod run_queue;

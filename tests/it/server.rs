@@ -14,7 +14,7 @@ fn sqlite_url(dir: &tempfile::TempDir) -> String {
     format!("sqlite://{}?mode=rwc", dir.path().join("ops.db").display())
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -22,7 +22,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn command(db: &str) -> Command {
+pub(crate) fn command(db: &str) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -33,7 +33,7 @@ fn command(db: &str) -> Command {
     cmd
 }
 
-async fn wait_ready(base: &str) {
+pub(crate) async fn wait_ready(base: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if let Ok(res) = reqwest::get(format!("{base}/readyz")).await {

@@ -1199,7 +1199,8 @@ async fn sse_rest_last_event_id_replays_later_events_and_ends() {
 #[tokio::test]
 async fn sse_rest_200_concurrent_subscribers_get_identical_events() {
     const SUBSCRIBERS: usize = 200;
-    let s = TestServer::start().await;
+    // One key holds them all: above the default per-key stream cap (100).
+    let s = TestServer::start_with(|c| c.streams.max_per_key = SUBSCRIBERS).await;
     let api = s.api();
     let agent = echo_agent(&api, "slow echo", 40).await;
     let input = sentence(40);

@@ -137,7 +137,7 @@ impl Outbound {
         }
         let ip: Option<IpAddr> = match parsed.host() {
             None => return Err(OutboundError::InvalidUrl),
-            Some(url::Host::Domain(d)) if d.is_empty() => return Err(OutboundError::InvalidUrl),
+            Some(url::Host::Domain("")) => return Err(OutboundError::InvalidUrl),
             Some(url::Host::Domain(_)) => None,
             Some(url::Host::Ipv4(v4)) => Some(v4.into()),
             Some(url::Host::Ipv6(v6)) => Some(v6.into()),

@@ -45,6 +45,10 @@ pub struct Config {
     pub streams: StreamsConfig,
     /// Stopping the server.
     pub shutdown: ShutdownConfig,
+    /// Requests to URLs tenants give (HTTP tools).
+    pub outbound: OutboundConfig,
+    /// Rendering tenants' templates (agent instructions).
+    pub templates: TemplatesConfig,
     /// Model providers by name (the `provider` of `provider/model`).
     pub providers: BTreeMap<String, ProviderConfig>,
     /// Logging.
@@ -96,6 +100,9 @@ pub struct RunsConfig {
     pub timeout_secs: u64,
     /// Model steps per run unless the agent's `model_settings.max_steps` says otherwise.
     pub max_steps: u32,
+    /// Most model steps an agent may ask for in `model_settings.max_steps` (checked when
+    /// saved; runs of agents saved with more are held to this).
+    pub max_steps_limit: u32,
     /// How long a synchronous run request waits before answering 202.
     pub wait_timeout_secs: u64,
     /// Price per million tokens by `provider/model` (e.g. `"openai/gpt-4o-mini"`);
@@ -127,6 +134,7 @@ impl Default for RunsConfig {
         Self {
             timeout_secs: 300,
             max_steps: 8,
+            max_steps_limit: 64,
             wait_timeout_secs: 30,
             prices: BTreeMap::new(),
         }
@@ -184,6 +192,30 @@ impl Default for StreamsConfig {
     }
 }
 
+/// Requests to URLs tenants give.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OutboundConfig {
+    /// What tenants may reach besides public addresses: CIDRs (`10.0.0.0/8`), addresses
+    /// (`127.0.0.1`), host names (`tools.internal`) or suffixes (`*.corp.example`).
+    /// Cloud metadata addresses stay refused.
+    pub allow: Vec<String>,
+    /// Largest answer read, in bytes; a larger one is an error.
+    pub max_response_bytes: usize,
+    /// Longest timeout a tenant may set, in milliseconds.
+    pub max_timeout_ms: u64,
+}
+
+impl Default for OutboundConfig {
+    fn default() -> Self {
+        Self {
+            allow: Vec::new(),
+            max_response_bytes: 1024 * 1024,
+            max_timeout_ms: 60_000,
+        }
+    }
+}
+
 /// Stopping the server.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -196,6 +228,31 @@ pub struct ShutdownConfig {
 impl Default for ShutdownConfig {
     fn default() -> Self {
         Self { timeout_secs: 10 }
+    }
+}
+
+/// Limits on rendering a tenant's template.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TemplatesConfig {
+    /// Instructions one render may execute (minijinja fuel).
+    pub fuel: u64,
+    /// Largest rendered text, in bytes.
+    pub max_output_bytes: usize,
+    /// How long a render may take, in milliseconds.
+    pub timeout_ms: u64,
+    /// Renders running at once on this instance (others wait for a slot).
+    pub max_concurrent: usize,
+}
+
+impl Default for TemplatesConfig {
+    fn default() -> Self {
+        Self {
+            fuel: 200_000,
+            max_output_bytes: 256 * 1024,
+            timeout_ms: 2_000,
+            max_concurrent: 4,
+        }
     }
 }
 
@@ -227,6 +284,8 @@ impl Default for Config {
             worker: WorkerConfig::default(),
             streams: StreamsConfig::default(),
             shutdown: ShutdownConfig::default(),
+            outbound: OutboundConfig::default(),
+            templates: TemplatesConfig::default(),
             providers: default_provider_configs(),
             log: LogConfig::default(),
         }
@@ -338,9 +397,47 @@ impl Config {
             (1..=3600).contains(&self.shutdown.timeout_secs),
             "shutdown.timeout_secs must be 1 to 3600"
         );
+        self.validate_limits()?;
         anyhow::ensure!(
             matches!(self.log.format.as_str(), "json" | "pretty"),
             "log.format must be json or pretty"
+        );
+        Ok(())
+    }
+
+    fn validate_limits(&self) -> anyhow::Result<()> {
+        let runs = &self.runs;
+        anyhow::ensure!(
+            (1..=1_000).contains(&runs.max_steps_limit),
+            "runs.max_steps_limit must be 1 to 1000"
+        );
+        anyhow::ensure!(
+            (1..=runs.max_steps_limit).contains(&runs.max_steps),
+            "runs.max_steps must be 1 to runs.max_steps_limit"
+        );
+        crate::outbound::guard::Guard::new(&self.outbound.allow)
+            .map_err(|e| anyhow::anyhow!("outbound.allow: {e}"))?;
+        anyhow::ensure!(
+            self.outbound.max_response_bytes >= 1024,
+            "outbound.max_response_bytes must be at least 1024"
+        );
+        anyhow::ensure!(
+            (1..=3_600_000).contains(&self.outbound.max_timeout_ms),
+            "outbound.max_timeout_ms must be 1 to 3600000"
+        );
+        let t = &self.templates;
+        anyhow::ensure!(t.fuel >= 1_000, "templates.fuel must be at least 1000");
+        anyhow::ensure!(
+            t.max_output_bytes >= 1024,
+            "templates.max_output_bytes must be at least 1024"
+        );
+        anyhow::ensure!(
+            (1..=60_000).contains(&t.timeout_ms),
+            "templates.timeout_ms must be 1 to 60000"
+        );
+        anyhow::ensure!(
+            (1..=1_024).contains(&t.max_concurrent),
+            "templates.max_concurrent must be 1 to 1024"
         );
         Ok(())
     }

@@ -12,11 +12,13 @@ pub mod graphql;
 pub mod http;
 pub mod ids;
 pub mod jobs;
+pub mod outbound;
 pub mod rest;
 pub mod runtime;
 pub mod service;
 pub mod state;
 pub mod telemetry;
+pub mod templates;
 
 use config::Config;
 use state::AppState;
@@ -65,18 +67,29 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
         bus.clone(),
         Duration::from_secs(config.worker.lease_ttl_secs),
     );
+    let outbound = outbound::Outbound::new(&config.outbound)?;
     let executor = runtime::executor::Executor {
         db: db.clone(),
         bus: bus.clone(),
         providers,
-        http: reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .build()?,
+        outbound: outbound.clone(),
+        templates: templates::Renderer::new(&config.templates),
         config: config.clone(),
         journal: journal.clone(),
         versions: service::agents::versions::cache(),
     };
-    let schema = graphql::build_schema(&config, db.clone(), auth.clone(), bus.clone(), journal);
+    let agent_rules = service::agents::AgentRules {
+        outbound,
+        max_steps_limit: config.runs.max_steps_limit,
+    };
+    let schema = graphql::build_schema(
+        &config,
+        db.clone(),
+        auth.clone(),
+        bus.clone(),
+        journal,
+        agent_rules,
+    );
     let rest = Arc::new(rest::RestApi::new(&schema)?);
     let state = AppState {
         db,

@@ -4,7 +4,7 @@ use super::connection::{from_page, page_args, OrderDirection};
 use super::scalars::DateTime;
 use super::{db, principal};
 use crate::error::{AppError, FieldError};
-use crate::service::agents::{self as svc, versions, AgentField, AgentPatch, NewAgent};
+use crate::service::agents::{self as svc, versions, AgentField, AgentPatch, AgentRules, NewAgent};
 use crate::service::pagination::Sort;
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, InputObject, Json, MaybeUndefined, Object, Result, ID};
@@ -338,7 +338,15 @@ impl AgentsMutation {
             channels: input.channels,
             metadata: input.metadata.map(|j| j.0),
         };
-        Ok(Agent(svc::create(db(ctx), principal(ctx), new).await?))
+        Ok(Agent(
+            svc::create(
+                db(ctx),
+                principal(ctx),
+                ctx.data_unchecked::<AgentRules>(),
+                new,
+            )
+            .await?,
+        ))
     }
 
     /// Changes the fields given; a real change makes a new version.
@@ -367,7 +375,14 @@ impl AgentsMutation {
         };
         AppError::from_field_errors(errors)?;
         Ok(Agent(
-            svc::update(db(ctx), principal(ctx), &id, patch).await?,
+            svc::update(
+                db(ctx),
+                principal(ctx),
+                ctx.data_unchecked::<AgentRules>(),
+                &id,
+                patch,
+            )
+            .await?,
         ))
     }
 

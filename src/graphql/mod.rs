@@ -70,6 +70,7 @@ pub fn build_schema(
     auth: Authenticator,
     bus: Arc<crate::events::bus::Bus>,
     journal: crate::events::journal::Journal,
+    agent_rules: crate::service::agents::AgentRules,
 ) -> AppSchema {
     schema_builder(config)
         .data(async_graphql::dataloader::DataLoader::new(
@@ -81,6 +82,7 @@ pub fn build_schema(
         .data(auth)
         .data(bus)
         .data(journal)
+        .data(agent_rules)
         .finish()
 }
 

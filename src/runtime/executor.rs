@@ -31,8 +31,10 @@ pub struct Executor {
     pub bus: Arc<Bus>,
     /// Model providers.
     pub providers: Arc<Providers>,
-    /// Client for HTTP tools.
-    pub http: reqwest::Client,
+    /// The guarded client for tool URLs.
+    pub outbound: crate::outbound::Outbound,
+    /// The bounded renderer for the agents' instructions.
+    pub templates: crate::templates::Renderer,
     /// Configuration (limits, prices).
     pub config: Arc<Config>,
     /// Where runs' events, steps and endings are written.
@@ -125,7 +127,8 @@ impl Executor {
             Ok(p) => p,
             Err(e) => return Ok(Outcome::failed(e.code, e.message)),
         };
-        let system = match prompt::render(snap["instructions"].as_str().unwrap_or_default(), run) {
+        let instructions = snap["instructions"].as_str().unwrap_or_default();
+        let system = match prompt::render(&self.templates, instructions, run).await {
             Ok(s) => s,
             Err(message) => return Ok(Outcome::failed("template_error", message)),
         };
@@ -135,10 +138,11 @@ impl Executor {
         let mut messages = vec![Message::System(system)];
         messages.extend(prompt::history(&self.db, run).await?);
         messages.push(Message::User(run.input.clone()));
+        // Agents saved before the limit existed are held to it too.
         let max_steps = settings["max_steps"]
             .as_u64()
             .unwrap_or(self.config.runs.max_steps as u64)
-            .max(1);
+            .clamp(1, u64::from(self.config.runs.max_steps_limit));
         let mut position = 0;
         for _ in 0..max_steps {
             position += 1;
@@ -260,7 +264,7 @@ impl Executor {
         )
         .await?;
         let result = match tools.iter().find(|t| t.name == call.name) {
-            Some(tool) => tools::call(&self.http, tool, &call.arguments).await,
+            Some(tool) => tools::call(&self.outbound, tool, &call.arguments).await,
             None => Err(format!("the agent has no tool named `{}`", call.name)),
         };
         let (content, output, error) = match &result {

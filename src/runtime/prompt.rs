@@ -3,29 +3,36 @@
 
 use super::providers::Message;
 use crate::error::AppResult;
+use crate::templates::Renderer;
 use entity::runs::{self, Column, Entity};
-use minijinja::{context, Environment};
+use minijinja::context;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 /// Earlier turns of a conversation given to the model, at most.
 pub const HISTORY_TURNS: u64 = 20;
 
 /// Renders the agent's instructions for a run (`input`, `channel`, `user_id`,
-/// `metadata`, `now` are available). A broken template is the agent's error.
-pub fn render(template: &str, run: &runs::Model) -> Result<String, String> {
-    let env = Environment::new();
-    env.render_str(
-        template,
-        context! {
-            input => run.input,
-            channel => run.channel,
-            user_id => run.user_id,
-            session_id => run.session_id,
-            metadata => run.metadata,
-            now => crate::service::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        },
-    )
-    .map_err(|e| format!("the agent's instructions are not a valid template: {e}"))
+/// `metadata`, `now` are available), within the renderer's limits. A broken or runaway
+/// template is the agent's error.
+pub async fn render(
+    renderer: &Renderer,
+    template: &str,
+    run: &runs::Model,
+) -> Result<String, String> {
+    renderer
+        .render(
+            template,
+            context! {
+                input => run.input,
+                channel => run.channel,
+                user_id => run.user_id,
+                session_id => run.session_id,
+                metadata => run.metadata,
+                now => crate::service::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            },
+        )
+        .await
+        .map_err(|e| format!("the agent's instructions could not be rendered: {e}"))
 }
 
 /// The completed earlier turns of the run's conversation, oldest first.

@@ -1,14 +1,17 @@
 //! HTTP tools: the model's arguments are checked against the tool's JSON Schema, then
-//! POSTed as JSON to the tool's URL with a timeout. Whatever goes wrong becomes an error
+//! POSTed as JSON to the tool's URL through the outbound guard, with a timeout. Whatever goes wrong becomes an error
 //! text the model sees in the next step; it never crashes the run.
 
 use super::providers::ToolSpec;
+use crate::outbound::Outbound;
 use serde::Deserialize;
 use serde_json::Value;
 use std::time::Duration;
 
 /// Longest tool answer given to the model, in bytes.
 pub const MAX_RESULT_BYTES: usize = 16 * 1024;
+/// Most of an error answer (non-2xx or not JSON) given to the model, in bytes.
+pub const MAX_ERROR_BODY_BYTES: usize = 512;
 /// Default tool timeout.
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 
@@ -57,12 +60,10 @@ pub fn from_snapshot(tools: &Value) -> Vec<HttpTool> {
         .unwrap_or_default()
 }
 
-/// Calls a tool. `Ok` is the tool's JSON answer as text; `Err` says what went wrong.
-pub async fn call(
-    http: &reqwest::Client,
-    tool: &HttpTool,
-    arguments: &str,
-) -> Result<String, String> {
+/// Calls a tool. `Ok` is the tool's JSON answer as text; `Err` says what went wrong,
+/// naming the rule a refused URL broke; nothing a refused destination said comes back
+/// (it is never contacted).
+pub async fn call(outbound: &Outbound, tool: &HttpTool, arguments: &str) -> Result<String, String> {
     let args: Value = serde_json::from_str(if arguments.trim().is_empty() {
         "{}"
     } else {
@@ -83,33 +84,31 @@ pub async fn call(
             ));
         }
     }
+    // Agents saved before the limit existed are held to it too (`post_json` caps it).
     let timeout = Duration::from_millis(tool.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS));
-    let res = http
-        .post(&tool.url)
-        .timeout(timeout)
-        .json(&args)
-        .send()
+    let res = outbound
+        .post_json(&tool.url, &args, timeout)
         .await
-        .map_err(|e| {
-            if e.is_timeout() {
-                format!("the tool did not answer within {} ms", timeout.as_millis())
-            } else {
-                format!("the tool could not be reached: {e}")
-            }
-        })?;
-    let status = res.status();
-    let body = res
-        .bytes()
-        .await
-        .map_err(|e| format!("the tool's answer could not be read: {e}"))?;
-    let text = String::from_utf8_lossy(&body[..body.len().min(MAX_RESULT_BYTES)]).into_owned();
-    if !status.is_success() {
+        .map_err(|e| e.describe("the tool"))?;
+    let body = &res.body;
+    if !(200..300).contains(&res.status) {
         return Err(format!(
-            "the tool answered HTTP {}: {text}",
-            status.as_u16()
+            "the tool answered HTTP {}: {}",
+            res.status,
+            excerpt(body)
         ));
     }
-    serde_json::from_slice::<Value>(&body)
-        .map_err(|_| format!("the tool's answer is not JSON: {text}"))?;
-    Ok(text)
+    serde_json::from_slice::<Value>(body)
+        .map_err(|_| format!("the tool's answer is not JSON: {}", excerpt(body)))?;
+    Ok(String::from_utf8_lossy(&body[..body.len().min(MAX_RESULT_BYTES)]).into_owned())
+}
+
+/// The start of an answer, for an error the model sees.
+fn excerpt(body: &[u8]) -> String {
+    let mut text =
+        String::from_utf8_lossy(&body[..body.len().min(MAX_ERROR_BODY_BYTES)]).into_owned();
+    if body.len() > MAX_ERROR_BODY_BYTES {
+        text.push_str("...");
+    }
+    text
 }

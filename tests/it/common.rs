@@ -57,14 +57,17 @@ async fn database(dir: &tempfile::TempDir) -> (String, Option<String>) {
     }
 }
 
-/// The configuration tests run with.
+/// The configuration tests run with. Fake tools listen on 127.0.0.1, so the outbound
+/// guard allows it (attack tests clear `outbound.allow`).
 pub fn test_config(database_url: String) -> Config {
-    Config {
+    let mut config = Config {
         listen: "127.0.0.1:0".into(),
         database_url,
         db_max_connections: 5,
         ..Config::default()
-    }
+    };
+    config.outbound.allow = vec!["127.0.0.1".into()];
+    config
 }
 
 impl TestServer {

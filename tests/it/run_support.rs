@@ -268,6 +268,28 @@ pub(crate) fn pointers(problem: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Sets `field` in every stored version of an agent without the save-time checks, as
+/// if the agent had been saved before a rule existed.
+pub(crate) async fn overwrite_snapshot(s: &TestServer, agent: &str, field: &str, value: Value) {
+    use entity::agent_versions::{ActiveModel, Column, Entity};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let versions = Entity::find()
+        .filter(Column::AgentId.eq(agent))
+        .all(&s.state.db)
+        .await
+        .expect("versions");
+    for v in versions {
+        let mut snapshot = v.snapshot.clone();
+        snapshot[field] = value.clone();
+        let mut row: ActiveModel = v.into();
+        row.snapshot = sea_orm::Set(snapshot);
+        Entity::update(row)
+            .exec(&s.state.db)
+            .await
+            .expect("update version");
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Server-sent events
 // ---------------------------------------------------------------------------------------
@@ -351,4 +373,31 @@ pub(crate) fn one_step(tokens: usize) -> Vec<&'static str> {
     kinds.extend(std::iter::repeat_n("token", tokens));
     kinds.extend(["step.completed", "run.completed"]);
     kinds
+}
+
+// ---------------------------------------------------------------------------------------
+// Responsiveness under attack
+// ---------------------------------------------------------------------------------------
+
+/// Runs `attack` while polling `/healthz` every 10 ms; returns the attack's result and
+/// the slowest `/healthz` answer seen.
+pub(crate) async fn healthz_during<T>(
+    base: &str,
+    attack: impl std::future::Future<Output = T>,
+) -> (T, Duration) {
+    let http = reqwest::Client::new();
+    let url = format!("{base}/healthz");
+    let mut slowest = Duration::ZERO;
+    let mut attack = std::pin::pin!(attack);
+    loop {
+        tokio::select! {
+            out = &mut attack => return (out, slowest),
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {
+                let t0 = Instant::now();
+                let res = http.get(&url).send().await.expect("healthz answers");
+                assert_eq!(res.status(), 200);
+                slowest = slowest.max(t0.elapsed());
+            }
+        }
+    }
 }

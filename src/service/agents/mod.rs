@@ -62,6 +62,15 @@ pub struct AgentPatch {
     pub metadata: Option<Value>,
 }
 
+/// What checking an agent needs from the server's configuration.
+#[derive(Clone)]
+pub struct AgentRules {
+    /// Tool URLs and timeouts are checked against it.
+    pub outbound: crate::outbound::Outbound,
+    /// The largest `model_settings.max_steps` allowed.
+    pub max_steps_limit: u32,
+}
+
 /// Sortable agent fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AgentField {
@@ -144,9 +153,14 @@ fn live(p: &Principal) -> sea_orm::Select<Entity> {
 }
 
 /// Creates an agent (version 1), within the plan's agent limit.
-pub async fn create(db: &DatabaseConnection, p: &Principal, new: NewAgent) -> AppResult<Model> {
+pub async fn create(
+    db: &DatabaseConnection,
+    p: &Principal,
+    rules: &AgentRules,
+    new: NewAgent,
+) -> AppResult<Model> {
     p.require(Scope::AgentsWrite)?;
-    validate::new_agent(&new)?;
+    validate::new_agent(rules, &new)?;
     let now = super::now();
     // Insert first, then count: a transaction that writes before it reads never has to
     // upgrade a stale read snapshot, which SQLite refuses with "database is locked".
@@ -241,11 +255,12 @@ pub async fn list(
 pub async fn update(
     db: &DatabaseConnection,
     p: &Principal,
+    rules: &AgentRules,
     id: &str,
     patch: AgentPatch,
 ) -> AppResult<Model> {
     p.require(Scope::AgentsWrite)?;
-    validate::patch(&patch)?;
+    validate::patch(rules, &patch)?;
     // Read outside the transaction; the write below is guarded on the version read, so
     // the transaction starts with a write (see `create`).
     let current = find(db, p, id).await?;

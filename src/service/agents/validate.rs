@@ -1,8 +1,9 @@
 //! The rules an agent's fields must follow; every broken rule is reported at once, each
 //! with a JSON pointer into the input.
 
-use super::{AgentPatch, NewAgent};
+use super::{AgentPatch, AgentRules, NewAgent};
 use crate::error::{AppError, AppResult, FieldError};
+use crate::outbound::OutboundError;
 use serde_json::Value;
 
 const MAX_NAME: usize = 200;
@@ -12,11 +13,14 @@ const MAX_TOOLS: usize = 64;
 const MAX_LIST: usize = 100;
 const MAX_METADATA_KEYS: usize = 50;
 
-struct Check(Vec<FieldError>);
+struct Check<'a> {
+    errors: Vec<FieldError>,
+    rules: &'a AgentRules,
+}
 
-impl Check {
+impl Check<'_> {
     fn fail(&mut self, pointer: impl Into<String>, detail: impl Into<String>) {
-        self.0.push(FieldError::new(pointer, detail));
+        self.errors.push(FieldError::new(pointer, detail));
     }
 
     fn name(&mut self, name: &str) {
@@ -69,6 +73,50 @@ impl Check {
                 "/instructions",
                 format!("must be at most {MAX_INSTRUCTIONS} characters"),
             );
+        } else if let Err(e) = crate::templates::check_syntax(s) {
+            self.fail("/instructions", e.to_string());
+        }
+    }
+
+    fn model_settings(&mut self, v: &Value) {
+        self.object("/model_settings", v, None);
+        let limit = self.rules.max_steps_limit;
+        if let Some(steps) = v.get("max_steps") {
+            if !steps
+                .as_u64()
+                .is_some_and(|n| (1..=u64::from(limit)).contains(&n))
+            {
+                self.fail(
+                    "/model_settings/max_steps",
+                    format!("must be an integer from 1 to {limit}"),
+                );
+            }
+        }
+    }
+
+    fn tool_url(&mut self, pointer: String, url: Option<&str>) {
+        let problem = match url.map(|u| self.rules.outbound.check_url(u)) {
+            Some(Ok(_)) => return,
+            None | Some(Err(OutboundError::InvalidUrl)) => {
+                "must be an http:// or https:// URL with a host".to_owned()
+            }
+            Some(Err(e)) => e.describe("the"),
+        };
+        self.fail(pointer, problem);
+    }
+
+    fn tool_timeout(&mut self, pointer: String, v: &Value) {
+        let max = self.rules.outbound.max_timeout().as_millis() as u64;
+        if !v.as_u64().is_some_and(|ms| (1..=max).contains(&ms)) {
+            self.fail(pointer, format!("must be an integer from 1 to {max} (ms)"));
+        }
+    }
+
+    fn tool_parameters(&mut self, pointer: String, v: &Value) {
+        if !v.is_object() {
+            self.fail(pointer, "must be a JSON Schema object");
+        } else if let Err(e) = jsonschema::validator_for(v) {
+            self.fail(pointer, format!("is not a valid JSON Schema: {e}"));
         }
     }
 
@@ -112,9 +160,9 @@ impl Check {
             if obj.get("type").and_then(Value::as_str) != Some("http") {
                 self.fail(at("/type"), "must be `http`");
             }
-            match obj.get("url").and_then(Value::as_str) {
-                Some(u) if u.starts_with("http://") || u.starts_with("https://") => {}
-                _ => self.fail(at("/url"), "must be an http:// or https:// URL"),
+            self.tool_url(at("/url"), obj.get("url").and_then(Value::as_str));
+            if let Some(ms) = obj.get("timeout_ms") {
+                self.tool_timeout(at("/timeout_ms"), ms);
             }
             if let Some(d) = obj.get("description") {
                 if !d.is_string() {
@@ -122,7 +170,7 @@ impl Check {
                 }
             }
             if let Some(params) = obj.get("parameters") {
-                self.object(&at("/parameters"), params, None);
+                self.tool_parameters(at("/parameters"), params);
             }
             for key in obj.keys() {
                 if ![
@@ -142,27 +190,33 @@ impl Check {
     }
 
     fn done(self) -> AppResult<()> {
-        AppError::from_field_errors(self.0)
+        AppError::from_field_errors(self.errors)
     }
 }
 
-pub(super) fn new_agent(a: &NewAgent) -> AppResult<()> {
+pub(super) fn new_agent(rules: &AgentRules, a: &NewAgent) -> AppResult<()> {
     // A new agent is checked as the patch that would set every field it gives.
-    patch(&AgentPatch {
-        name: Some(a.name.clone()),
-        description: Some(a.description.clone()),
-        model: Some(a.model.clone()),
-        model_settings: a.model_settings.clone(),
-        instructions: a.instructions.clone(),
-        tools: a.tools.clone(),
-        knowledge_ids: a.knowledge_ids.clone(),
-        channels: a.channels.clone(),
-        metadata: a.metadata.clone(),
-    })
+    patch(
+        rules,
+        &AgentPatch {
+            name: Some(a.name.clone()),
+            description: Some(a.description.clone()),
+            model: Some(a.model.clone()),
+            model_settings: a.model_settings.clone(),
+            instructions: a.instructions.clone(),
+            tools: a.tools.clone(),
+            knowledge_ids: a.knowledge_ids.clone(),
+            channels: a.channels.clone(),
+            metadata: a.metadata.clone(),
+        },
+    )
 }
 
-pub(super) fn patch(a: &AgentPatch) -> AppResult<()> {
-    let mut c = Check(Vec::new());
+pub(super) fn patch(rules: &AgentRules, a: &AgentPatch) -> AppResult<()> {
+    let mut c = Check {
+        errors: Vec::new(),
+        rules,
+    };
     if let Some(v) = &a.name {
         c.name(v);
     }
@@ -173,7 +227,7 @@ pub(super) fn patch(a: &AgentPatch) -> AppResult<()> {
         c.model(v);
     }
     if let Some(v) = &a.model_settings {
-        c.object("/model_settings", v, None);
+        c.model_settings(v);
     }
     if let Some(v) = &a.instructions {
         c.instructions(v);

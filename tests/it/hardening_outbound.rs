@@ -11,7 +11,6 @@ use serde_json::{json, Value};
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 const SECRET: &str = "internal-secret-5d1f0c";
 
@@ -167,15 +166,12 @@ async fn a_huge_tool_answer_is_cut_at_the_cap_while_the_server_stays_responsive(
     let s = TestServer::start().await;
     let api = s.api();
     let agent = tool_agent(&api, json!([tool(&url)])).await;
-    let (output, slowest) = healthz_during(&s.base, run_output(&api, &agent)).await;
+    let (output, health) = healthz_during(&s.base, run_output(&api, &agent)).await;
     assert!(
         output.contains("the tool's answer is larger than the limit of 1048576 bytes"),
         "{output}"
     );
-    assert!(
-        slowest < Duration::from_millis(100),
-        "/healthz took {slowest:?}"
-    );
+    health.assert_responsive();
     // The answer was not read to its end (socket buffers hold a few MiB at most).
     let sent = sent.load(Ordering::Relaxed);
     assert!(sent < 32 * 1024 * 1024, "{sent} bytes were sent");

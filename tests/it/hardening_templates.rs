@@ -4,7 +4,6 @@
 use crate::common::*;
 use crate::run_support::*;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 /// Triggers a run of an agent with these instructions and returns its failed body.
 async fn failed_run(api: &Api, instructions: &str) -> Value {
@@ -30,7 +29,7 @@ async fn nested_range_loops_run_out_of_fuel_while_healthz_answers_quickly() {
     let nested =
         "{% for i in range(100000) %}{% for j in range(100000) %}{{ j }}{% endfor %}{% endfor %}";
     let attack = futures::future::join_all((0..4).map(|_| failed_run(&api, nested)));
-    let (bodies, slowest) = healthz_during(&s.base, attack).await;
+    let (bodies, health) = healthz_during(&s.base, attack).await;
     for body in bodies {
         let message = body["error"]["message"].as_str().unwrap_or_default();
         assert!(
@@ -38,10 +37,7 @@ async fn nested_range_loops_run_out_of_fuel_while_healthz_answers_quickly() {
             "{body}"
         );
     }
-    assert!(
-        slowest < Duration::from_millis(100),
-        "/healthz took {slowest:?}"
-    );
+    health.assert_responsive();
 }
 
 #[tokio::test]
@@ -64,16 +60,13 @@ async fn huge_string_multiplication_in_a_loop_is_cut_at_the_output_cap() {
         &api,
         r#"{% for i in range(300) %}{{ "x" * 50000000 }}{% endfor %}"#,
     );
-    let (body, slowest) = healthz_during(&s.base, attack).await;
+    let (body, health) = healthz_during(&s.base, attack).await;
     let message = body["error"]["message"].as_str().unwrap_or_default();
     assert!(
         message.contains("renders to more than 262144 bytes"),
         "{body}"
     );
-    assert!(
-        slowest < Duration::from_millis(100),
-        "/healthz took {slowest:?}"
-    );
+    health.assert_responsive();
     // Unbounded, this template took a server to 14.8 GB.
     if let Some(peak) = peak_rss() {
         assert!(peak < 2 << 30, "the process peaked at {peak} bytes");

@@ -380,23 +380,26 @@ pub(crate) fn one_step(tokens: usize) -> Vec<&'static str> {
 // ---------------------------------------------------------------------------------------
 
 /// Runs `attack` while polling `/healthz` every 10 ms; returns the attack's result and
-/// the slowest `/healthz` answer seen.
+/// every poll's round trip (see [`crate::common::HealthLatencies::assert_responsive`]).
 pub(crate) async fn healthz_during<T>(
     base: &str,
     attack: impl std::future::Future<Output = T>,
-) -> (T, Duration) {
+) -> (T, crate::common::HealthLatencies) {
     let http = reqwest::Client::new();
     let url = format!("{base}/healthz");
-    let mut slowest = Duration::ZERO;
+    let mut times = Vec::new();
     let mut attack = std::pin::pin!(attack);
     loop {
         tokio::select! {
-            out = &mut attack => return (out, slowest),
+            out = &mut attack => {
+                assert!(!times.is_empty(), "the attack ended before /healthz was polled");
+                return (out, crate::common::HealthLatencies(times));
+            }
             _ = tokio::time::sleep(Duration::from_millis(10)) => {
                 let t0 = Instant::now();
                 let res = http.get(&url).send().await.expect("healthz answers");
                 assert_eq!(res.status(), 200);
-                slowest = slowest.max(t0.elapsed());
+                times.push(t0.elapsed());
             }
         }
     }

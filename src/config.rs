@@ -6,7 +6,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Everything the server can be told.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -241,8 +241,14 @@ pub struct TemplatesConfig {
     pub max_output_bytes: usize,
     /// How long a render may take, in milliseconds.
     pub timeout_ms: u64,
-    /// Renders running at once on this instance (others wait for a slot).
+    /// Renders running at once on this instance (others wait for a slot), counted
+    /// separately for plain templates (in the server) and sandboxed ones (processes).
     pub max_concurrent: usize,
+    /// Memory a sandboxed render may use (its process's data limit), in bytes.
+    pub max_memory_bytes: u64,
+    /// The binary run as `<exe> render-template` for sandboxed renders; by default the
+    /// running `orchstack` binary itself.
+    pub sandbox_exe: Option<PathBuf>,
 }
 
 impl Default for TemplatesConfig {
@@ -252,6 +258,8 @@ impl Default for TemplatesConfig {
             max_output_bytes: 256 * 1024,
             timeout_ms: 2_000,
             max_concurrent: 4,
+            max_memory_bytes: 256 * 1024 * 1024,
+            sandbox_exe: None,
         }
     }
 }
@@ -439,6 +447,17 @@ impl Config {
             (1..=1_024).contains(&t.max_concurrent),
             "templates.max_concurrent must be 1 to 1024"
         );
+        anyhow::ensure!(
+            (32 << 20..=64 << 30).contains(&t.max_memory_bytes),
+            "templates.max_memory_bytes must be 32 MiB to 64 GiB"
+        );
+        if let Some(exe) = &t.sandbox_exe {
+            anyhow::ensure!(
+                exe.is_file(),
+                "templates.sandbox_exe must be an existing file: {}",
+                exe.display()
+            );
+        }
         Ok(())
     }
 

@@ -73,7 +73,7 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
         bus: bus.clone(),
         providers,
         outbound: outbound.clone(),
-        templates: templates::Renderer::new(&config.templates),
+        templates: templates::Renderer::new(&config.templates)?,
         config: config.clone(),
         journal: journal.clone(),
         versions: service::agents::versions::cache(),

@@ -42,6 +42,17 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Render one template request from stdin in this process, after limiting its
+    /// memory and CPU (the server's template sandbox; not for people).
+    #[command(name = "render-template", hide = true)]
+    RenderTemplate {
+        /// The process's data limit, in bytes.
+        #[arg(long)]
+        max_memory_bytes: u64,
+        /// The process's CPU limit, in seconds.
+        #[arg(long)]
+        cpu_seconds: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -76,16 +87,31 @@ enum KeysCommand {
     },
 }
 
-#[tokio::main]
-async fn main() {
-    if let Err(err) = run().await {
+fn main() {
+    let cli = Cli::parse();
+    // The sandbox limits itself before anything else: no configuration, no runtime
+    // threads, nothing from the server's environment.
+    if let Some(Command::RenderTemplate {
+        max_memory_bytes,
+        cpu_seconds,
+    }) = cli.command
+    {
+        std::process::exit(orchstack::templates::sandbox_main(
+            max_memory_bytes,
+            cpu_seconds,
+        ));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the async runtime starts");
+    if let Err(err) = runtime.block_on(run(cli)) {
         eprintln!("error: {err:#}");
         std::process::exit(1);
     }
 }
 
-async fn run() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
@@ -127,6 +153,7 @@ async fn run() -> anyhow::Result<()> {
             println!("{}", issued.secret);
             Ok(())
         }
+        Command::RenderTemplate { .. } => anyhow::bail!("render-template runs before this"),
     }
 }
 

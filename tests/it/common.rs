@@ -67,6 +67,8 @@ pub fn test_config(database_url: String) -> Config {
         ..Config::default()
     };
     config.outbound.allow = vec!["127.0.0.1".into()];
+    // The server runs inside the test binary, which has no `render-template` command.
+    config.templates.sandbox_exe = Some(env!("CARGO_BIN_EXE_orchstack").into());
     config
 }
 

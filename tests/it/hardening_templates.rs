@@ -1,5 +1,7 @@
 //! Issue 7 §3: agent instructions render off the async workers with fuel, an output cap
-//! and a deadline, and a template that does not compile is refused when saved.
+//! and a deadline, and a template that does not compile is refused when saved. A template
+//! with logic renders in a child process with a memory limit, so building a huge string
+//! ends that render, not the server.
 
 use crate::common::*;
 use crate::run_support::*;
@@ -101,4 +103,125 @@ async fn instructions_that_do_not_compile_are_refused_when_saved() {
         )
         .await;
     assert_eq!(pointers(&problem), ["/instructions"], "{problem}");
+}
+
+/// `a` doubled eight times from 50 MB: 12.8 GB if nothing stops it.
+fn doubling_attack() -> String {
+    let mut src = r#"{% set a = "x" * 50000000 %}"#.to_string();
+    for _ in 0..8 {
+        src.push_str("{% set a = a ~ a %}");
+    }
+    src + "{{ a|length }}"
+}
+
+/// Runs `attack` while polling `/healthz`, and checks the run failed for memory, the
+/// server answered quickly and its peak memory grew by far less than the attack needs.
+async fn assert_memory_attack_is_contained(instructions: &str, runs: usize) {
+    let s = TestServer::start().await;
+    let api = s.api();
+    let before = peak_rss();
+    let attack = futures::future::join_all((0..runs).map(|_| failed_run(&api, instructions)));
+    let (bodies, health) = healthz_during(&s.base, attack).await;
+    for body in bodies {
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("used more memory than allowed (256 MiB)"),
+            "{body}"
+        );
+    }
+    health.assert_responsive();
+    if let (Some(before), Some(after)) = (before, peak_rss()) {
+        let grown = after.saturating_sub(before);
+        assert!(grown < 512 << 20, "the server's peak grew by {grown} bytes");
+    }
+}
+
+#[tokio::test]
+async fn doubling_a_string_with_set_fails_for_memory_without_growing_the_server() {
+    assert_memory_attack_is_contained(&doubling_attack(), 3).await;
+}
+
+#[tokio::test]
+async fn concatenating_huge_strings_in_one_expression_fails_for_memory() {
+    let huge = r#"("x" * 100000000)"#;
+    let expr = [huge; 6].join(" ~ ");
+    assert_memory_attack_is_contained(&format!("{{{{ {expr} }}}}"), 2).await;
+}
+
+/// The system message of each model call the fake provider saw.
+fn systems(fake: &Recorder) -> Vec<String> {
+    fake.bodies()
+        .iter()
+        .map(|b| b["messages"][0]["content"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn templates_with_logic_render_through_the_sandbox() {
+    let fake = Recorder::start(|_| says(&["ok"])).await;
+    let url = fake.url.clone();
+    let s = TestServer::start_with(|c| {
+        c.providers.insert("fake".into(), fake_provider(&url));
+    })
+    .await;
+    let api = s.api();
+    let branch = agent(
+        &api,
+        "fake/gpt-test",
+        json!({ "instructions": "{% if user_id %}Hi {{ user_id }}{% endif %}" }),
+    )
+    .await;
+    let looped = agent(
+        &api,
+        "fake/gpt-test",
+        json!({ "instructions":
+            "Plan:{% for k, v in metadata|items %} {{ k }}={{ v }}{% endfor %}; \"{{ input ~ '!' }}\"" }),
+    )
+    .await;
+    let run = json!({ "input": "hi", "user_id": "usr_1", "metadata": { "plan": "gold", "seats": 3 } });
+    for id in [&branch, &looped] {
+        let body = trigger(&api, id, run.clone(), 200).await;
+        assert_eq!(body["status"], "completed", "{body}");
+    }
+    assert_eq!(
+        systems(&fake),
+        ["Hi usr_1", "Plan: plan=gold seats=3; \"hi!\""]
+    );
+}
+
+#[tokio::test]
+async fn plain_templates_render_in_the_server_even_without_a_sandbox() {
+    let fake = Recorder::start(|_| says(&["ok"])).await;
+    let url = fake.url.clone();
+    // A binary that answers nothing: only a render in the server can succeed.
+    let s = TestServer::start_with(|c| {
+        c.providers.insert("fake".into(), fake_provider(&url));
+        c.templates.sandbox_exe = Some("/bin/true".into());
+    })
+    .await;
+    let api = s.api();
+    let plain = agent(
+        &api,
+        "fake/gpt-test",
+        json!({ "instructions": "You book appointments for {{- user_id|upper -}}, plan {{ metadata.plan|default('free') }}." }),
+    )
+    .await;
+    let run = json!({ "input": "hi", "user_id": " usr_1", "metadata": {} });
+    let body = trigger(&api, &plain, run.clone(), 200).await;
+    assert_eq!(body["status"], "completed", "{body}");
+    assert_eq!(
+        systems(&fake),
+        ["You book appointments for USR_1, plan free."]
+    );
+
+    let logic = agent(
+        &api,
+        "fake/gpt-test",
+        json!({ "instructions": "{% if user_id %}Hi{% endif %}" }),
+    )
+    .await;
+    let body = trigger(&api, &logic, run, 200).await;
+    assert_eq!(body["error"]["code"], "template_error", "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("sandbox"), "{body}");
 }

@@ -95,12 +95,16 @@ fn limit(max_memory_bytes: u64, cpu_seconds: u64) -> std::io::Result<()> {
 
 #[cfg(not(unix))]
 fn limited(_: u64) -> std::io::Result<bool> {
-    Err(std::io::Error::other("the template sandbox needs a Unix system"))
+    Err(std::io::Error::other(
+        "the template sandbox needs a Unix system",
+    ))
 }
 
 #[cfg(not(unix))]
 fn limit(_: u64, _: u64) -> std::io::Result<()> {
-    Err(std::io::Error::other("the template sandbox needs a Unix system"))
+    Err(std::io::Error::other(
+        "the template sandbox needs a Unix system",
+    ))
 }
 
 #[cfg(not(unix))]

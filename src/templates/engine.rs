@@ -91,7 +91,13 @@ mod tests {
     use minijinja::context;
 
     fn run(src: &str, fuel: u64, cap: usize) -> Result<String, TemplateError> {
-        render(src, context! { name => "Ada" }, fuel, cap, &AtomicBool::new(false))
+        render(
+            src,
+            context! { name => "Ada" },
+            fuel,
+            cap,
+            &AtomicBool::new(false),
+        )
     }
 
     #[test]
@@ -120,7 +126,13 @@ mod tests {
 
     #[test]
     fn a_write_after_the_deadline_fails() {
-        let out = render("Hi {{ name }}", context! {}, 1_000, 1024, &AtomicBool::new(true));
+        let out = render(
+            "Hi {{ name }}",
+            context! {},
+            1_000,
+            1024,
+            &AtomicBool::new(true),
+        );
         assert!(matches!(out, Err(TemplateError::Render(_))), "{out:?}");
     }
 }

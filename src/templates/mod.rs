@@ -63,6 +63,8 @@ impl std::error::Error for TemplateError {}
 /// Checks that a template parses (for save time). Parsing only: compiling would fold
 /// constant expressions, and `("x" * 100000000) ~ ...` would then take any amount of
 /// memory in the server; the parser's work is bounded by the template's length.
+// `SyntaxConfig` is a unit struct unless minijinja's `custom_syntax` is on.
+#[allow(clippy::default_constructed_unit_structs)]
 pub fn check_syntax(source: &str) -> Result<(), TemplateError> {
     minijinja::machinery::parse(
         source,

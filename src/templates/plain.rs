@@ -119,7 +119,10 @@ impl<'a> Scanner<'a> {
     }
 
     fn digits(&mut self) -> Option<()> {
-        let end = self.0.find(|c: char| !c.is_ascii_digit()).unwrap_or(self.0.len());
+        let end = self
+            .0
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(self.0.len());
         (end > 0).then(|| self.0 = &self.0[end..])
     }
 

@@ -152,7 +152,12 @@ async fn concatenating_huge_strings_in_one_expression_fails_for_memory() {
 fn systems(fake: &Recorder) -> Vec<String> {
     fake.bodies()
         .iter()
-        .map(|b| b["messages"][0]["content"].as_str().unwrap_or_default().to_owned())
+        .map(|b| {
+            b["messages"][0]["content"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
         .collect()
 }
 
@@ -178,7 +183,8 @@ async fn templates_with_logic_render_through_the_sandbox() {
             "Plan:{% for k, v in metadata|items %} {{ k }}={{ v }}{% endfor %}; \"{{ input ~ '!' }}\"" }),
     )
     .await;
-    let run = json!({ "input": "hi", "user_id": "usr_1", "metadata": { "plan": "gold", "seats": 3 } });
+    let run =
+        json!({ "input": "hi", "user_id": "usr_1", "metadata": { "plan": "gold", "seats": 3 } });
     for id in [&branch, &looped] {
         let body = trigger(&api, id, run.clone(), 200).await;
         assert_eq!(body["status"], "completed", "{body}");
@@ -224,4 +230,26 @@ async fn plain_templates_render_in_the_server_even_without_a_sandbox() {
     assert_eq!(body["error"]["code"], "template_error", "{body}");
     let message = body["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("sandbox"), "{body}");
+}
+
+#[test]
+fn a_missing_sandbox_binary_or_a_tiny_memory_limit_is_refused_at_boot() {
+    let mut config = orchstack::config::Config::default();
+    assert!(config.validate().is_ok());
+    config.templates.sandbox_exe = Some("/nonexistent/orchstack".into());
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("templates.sandbox_exe"), "{err}");
+    config.templates.sandbox_exe = None;
+    config.templates.max_memory_bytes = 1 << 20;
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("templates.max_memory_bytes"), "{err}");
+}
+
+#[tokio::test]
+async fn a_sandboxed_render_past_the_deadline_fails_the_run() {
+    // Starting a process alone takes longer than a millisecond.
+    let s = TestServer::start_with(|c| c.templates.timeout_ms = 1).await;
+    let body = failed_run(&s.api(), "{% if input %}{{ input }}{% endif %}").await;
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("did not render within 1 ms"), "{body}");
 }

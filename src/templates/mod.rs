@@ -76,6 +76,11 @@ pub fn check_syntax(source: &str) -> Result<(), TemplateError> {
     .map_err(|e| TemplateError::Syntax(engine::describe(&e)))
 }
 
+/// Plain templates up to this long render on the calling task: their work is bounded by
+/// their length and the output cap (microseconds for a prompt), less than a hop to the
+/// blocking pool and back, which every run would otherwise pay.
+const INLINE_MAX_TEMPLATE_BYTES: usize = 4096;
+
 /// The renderer with its limits and its slots; cheap to clone.
 #[derive(Clone)]
 pub struct Renderer {
@@ -120,6 +125,10 @@ impl Renderer {
     /// (the deadline starts once the render does).
     pub async fn render(&self, source: &str, context: Value) -> Result<String, TemplateError> {
         if plain::is_plain(source) {
+            if source.len() <= INLINE_MAX_TEMPLATE_BYTES {
+                let never = AtomicBool::new(false);
+                return engine::render(source, context, self.fuel, self.max_output_bytes, &never);
+            }
             self.render_in_process(source, context).await
         } else {
             self.render_sandboxed(source, context).await

@@ -74,6 +74,21 @@ async fn streaming_run(
     (run_id, events, seen)
 }
 
+/// The id of a completed (synchronous) mock run that streamed `tokens` tokens.
+async fn completed_run(server: &TestServer, tokens: usize) -> String {
+    let api = server.api();
+    let agent = agent(&api, "mock/echo", json!({})).await;
+    let run = api
+        .post(
+            &format!("/v1/agents/{agent}/run"),
+            json!({ "input": words(tokens) }),
+            200,
+        )
+        .await;
+    assert_eq!(run["status"], "completed", "{run}");
+    run["run_id"].as_str().expect("run id").to_owned()
+}
+
 fn assert_gap_free(events: &[Ev]) {
     let expected: Vec<i64> = (1..=events.len() as i64).collect();
     assert_eq!(ids(events), expected, "the stream skipped or repeated ids");
@@ -154,16 +169,8 @@ async fn writes_lost_past_the_lease_end_the_run_failed_with_storage_error() {
 async fn a_long_log_replays_whole_and_in_order_page_by_page() {
     let server = TestServer::start().await;
     let api = server.api();
-    let agent = agent(&api, "mock/echo", json!({})).await;
     // 600 tokens: the replay crosses several pages of the log.
-    let run = api
-        .post(
-            &format!("/v1/agents/{agent}/run"),
-            json!({ "input": words(600) }),
-            200,
-        )
-        .await;
-    let run_id = run["run_id"].as_str().unwrap();
+    let run_id = &completed_run(&server, 600).await;
     let all = drain(&mut open(events_req(&api, run_id)).await, HOLD).await;
     assert_gap_free(&all);
     assert_eq!(all.len(), 600 + 5, "every event of the run");
@@ -181,15 +188,7 @@ async fn a_long_log_replays_whole_and_in_order_page_by_page() {
 async fn a_reader_reports_a_hole_in_the_log_instead_of_skipping_it() {
     let server = TestServer::start().await;
     let api = server.api();
-    let agent = agent(&api, "mock/echo", json!({})).await;
-    let run = api
-        .post(
-            &format!("/v1/agents/{agent}/run"),
-            json!({ "input": words(10) }),
-            200,
-        )
-        .await;
-    let run_id = run["run_id"].as_str().unwrap();
+    let run_id = &completed_run(&server, 10).await;
     // Events 6..=8 vanish from the stored log (what a lost write would have left).
     server
         .state

@@ -10,6 +10,7 @@
 //! If a batch fails, its writes are retried one by one, so one bad write (say, a run
 //! whose lease was lost appending after the reaper) cannot take other runs' writes down.
 
+mod isolate;
 mod lost;
 mod retry;
 mod run;
@@ -28,7 +29,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-use write::{write, Parts, Written};
+use write::{Parts, Written};
 
 /// Writes waiting for the journal, at most; executors wait when it is full.
 const QUEUE: usize = 16_384;
@@ -327,81 +328,6 @@ async fn commit(
     }
     for tx in flushes {
         let _ = tx.send(());
-    }
-}
-
-impl Batch {
-    /// Writes the parts of a failed batch one by one.
-    async fn write_one_by_one(
-        self,
-        db: &DatabaseConnection,
-        bus: &Bus,
-        broken: &mut HashSet<String>,
-    ) {
-        let mut created = false;
-        for c in self.creates {
-            let parts = Parts {
-                runs: vec![(&c.run, &*c.event)],
-                ..Parts::default()
-            };
-            let res = write(db, &parts).await.map(|_| ());
-            drop(parts);
-            created |= res.is_ok();
-            created_run(bus, c, res);
-        }
-        if created {
-            bus.notify_work();
-        }
-        for step in &self.steps {
-            let parts = Parts {
-                steps: vec![step],
-                ..Parts::default()
-            };
-            if let Err(err) = write(db, &parts).await {
-                tracing::warn!(error = %err, step_id = %step.id, run_id = %step.run_id, "could not record a run step; stopping the run");
-                stop(bus, broken, &step.run_id);
-            }
-        }
-        for event in self.events {
-            if broken.contains(&event.run_id) {
-                continue;
-            }
-            let parts = Parts {
-                events: vec![&*event],
-                ..Parts::default()
-            };
-            let res = write(db, &parts).await;
-            drop(parts);
-            match res {
-                Ok(_) => bus.publish_event(event),
-                Err(err) => {
-                    tracing::warn!(error = %err, run_id = %event.run_id, seq = event.seq, "could not record a run event (another instance may have ended the run); stopping it");
-                    stop(bus, broken, &event.run_id);
-                }
-            }
-        }
-        for f in self.finishes {
-            let parts = Parts {
-                ends: vec![(&f.run, &f.owner, &*f.event)],
-                ..Parts::default()
-            };
-            let res = write(db, &parts).await.map(|w| w.kept[0]);
-            drop(parts);
-            if res.is_ok() {
-                broken.remove(&f.run.id);
-            }
-            end(bus, f, res);
-        }
-        for c in self.claims {
-            let parts = Parts {
-                claims: vec![(&c.owner, c.ttl, c.limit)],
-                ..Parts::default()
-            };
-            let res = write(db, &parts).await;
-            drop(parts);
-            let res = res.map(|mut w| w.claimed.pop().unwrap_or_default());
-            claimed_runs(bus, c, res);
-        }
     }
 }
 

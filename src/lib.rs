@@ -4,6 +4,7 @@
 //! surface; [`serve`] runs it until a shutdown signal. Tests call the same three.
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;

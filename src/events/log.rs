@@ -66,7 +66,7 @@ impl RunLog {
             seq: self.next_seq,
             kind: kind.to_owned(),
             data,
-            created_at: crate::service::now(),
+            created_at: crate::clock::now(),
         };
         self.next_seq += 1;
         Arc::new(event)

@@ -76,7 +76,7 @@ impl Executor {
             tokens_input: totals.input as i64,
             tokens_output: totals.output as i64,
             cost: totals.cost,
-            completed_at: Some(crate::service::now()),
+            completed_at: Some(crate::clock::now()),
             duration_ms: Some(duration_ms),
             lease_owner: None,
             ..run

@@ -28,7 +28,7 @@ pub async fn render(
                 user_id => run.user_id,
                 session_id => run.session_id,
                 metadata => run.metadata,
-                now => crate::service::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                now => crate::clock::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             },
         )
         .await

@@ -69,7 +69,7 @@ impl Step {
             cost: 0.0,
             status: "running".into(),
             error: None,
-            started_at: crate::service::now(),
+            started_at: crate::clock::now(),
             completed_at: None,
             duration_ms: None,
         };
@@ -106,7 +106,7 @@ impl Step {
             cost: result.cost,
             status: status.into(),
             error: result.error.clone(),
-            completed_at: Some(crate::service::now()),
+            completed_at: Some(crate::clock::now()),
             duration_ms: Some(duration_ms),
             ..self.row
         };

@@ -86,7 +86,7 @@ pub async fn issue(
             "live"
         }
         .to_owned()),
-        created_at: Set(super::now()),
+        created_at: Set(crate::clock::now()),
         last_used_at: Set(None),
         revoked_at: Set(None),
     }
@@ -163,7 +163,7 @@ pub async fn revoke(db: &impl ConnectionTrait, p: &Principal, id: &str) -> AppRe
         return Ok(key);
     }
     let mut active: api_keys::ActiveModel = key.into();
-    active.revoked_at = Set(Some(super::now()));
+    active.revoked_at = Set(Some(crate::clock::now()));
     Ok(active.update(db).await?)
 }
 
@@ -193,7 +193,7 @@ pub async fn principal_for_hash(
 /// Records that a key was used just now.
 pub async fn touch(db: &impl ConnectionTrait, key_id: &str) -> AppResult<()> {
     Entity::update_many()
-        .col_expr(Column::LastUsedAt, Expr::value(super::now()))
+        .col_expr(Column::LastUsedAt, Expr::value(crate::clock::now()))
         .filter(Column::Id.eq(key_id))
         .exec(db)
         .await?;

@@ -9,11 +9,3 @@ pub mod api_keys;
 pub mod orgs;
 pub mod pagination;
 pub mod runs;
-
-use chrono::{DateTime, SubsecRound, Utc};
-
-/// The current time at millisecond precision: what JSON shows is exactly what is
-/// stored, so timestamps in cursors compare equal to the database's.
-pub fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(3)
-}

@@ -63,7 +63,7 @@ pub async fn create(
         id: Set(ids::new_id(ids::ORG)),
         name: Set(name.to_owned()),
         tier: Set(tier.as_str().to_owned()),
-        created_at: Set(super::now()),
+        created_at: Set(crate::clock::now()),
     };
     Ok(org.insert(db).await?)
 }

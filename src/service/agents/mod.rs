@@ -161,7 +161,7 @@ pub async fn create(
 ) -> AppResult<Model> {
     p.require(Scope::AgentsWrite)?;
     validate::new_agent(rules, &new)?;
-    let now = super::now();
+    let now = crate::clock::now();
     // Insert first, then count: a transaction that writes before it reads never has to
     // upgrade a stale read snapshot, which SQLite refuses with "database is locked".
     let txn = db.begin().await?;
@@ -296,7 +296,7 @@ pub async fn update(
         return Ok(current);
     }
     next.version = current.version + 1;
-    next.updated_at = super::now();
+    next.updated_at = crate::clock::now();
     // Guarded on the version read above: a concurrent change makes this a conflict
     // instead of silently overwriting it.
     let txn = db.begin().await?;
@@ -322,7 +322,7 @@ pub async fn delete(db: &impl ConnectionTrait, p: &Principal, id: &str) -> AppRe
     p.require(Scope::AgentsWrite)?;
     let agent = find(db, p, id).await?;
     let mut active: agents::ActiveModel = agent.into();
-    active.deleted_at = Set(Some(super::now()));
+    active.deleted_at = Set(Some(crate::clock::now()));
     active.update(db).await?;
     Ok(id.to_owned())
 }

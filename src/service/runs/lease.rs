@@ -37,7 +37,7 @@ pub async fn claim(
     // Taken when the claim may proceed (after any lock wait); the statement also never
     // stamps a start before the run's creation.
     let values = || {
-        let now = crate::service::now();
+        let now = crate::clock::now();
         vec![
             owner.into(),
             (now + ttl).into(),
@@ -96,7 +96,7 @@ pub async fn heartbeat(db: &impl ConnectionTrait, owner: &str, ttl: Duration) ->
 
 /// Ends runs whose lease expired: their instance stopped without finishing them.
 pub async fn reap(db: &DatabaseConnection, bus: &Bus) -> AppResult<usize> {
-    let now = crate::service::now();
+    let now = crate::clock::now();
     let expired = Entity::find()
         .filter(Column::Status.eq("running"))
         .filter(Column::LeaseExpiresAt.lt(now))

@@ -185,7 +185,7 @@ pub async fn create(
         }
     }
     let reject = req.multitask == Multitask::Reject;
-    let now = super::now();
+    let now = crate::clock::now();
     let run = runs::ActiveModel {
         id: Set(id.clone()),
         org_id: Set(p.org_id.clone()),
@@ -348,7 +348,7 @@ pub async fn cancel(
 }
 
 async fn request_cancel(db: &DatabaseConnection, bus: &Bus, run: Model) -> AppResult<()> {
-    let now = super::now();
+    let now = crate::clock::now();
     // A queued run has no executor: end it here, guarded on it still being queued, with
     // its terminal event in the same transaction.
     let txn = db.begin().await?;

@@ -83,14 +83,15 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
         outbound,
         max_steps_limit: config.runs.max_steps_limit,
     };
-    let schema = graphql::build_schema(
-        &config,
-        db.clone(),
-        auth.clone(),
-        bus.clone(),
+    let services = service::Services {
+        db: db.clone(),
+        bus: bus.clone(),
         journal,
+        config: config.clone(),
+        auth: auth.clone(),
         agent_rules,
-    );
+    };
+    let schema = graphql::build_schema(&config, services);
     let rest = Arc::new(rest::RestApi::new(&schema)?);
     let state = AppState {
         db,

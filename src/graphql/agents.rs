@@ -4,7 +4,7 @@ use super::connection::{from_page, page_args, OrderDirection};
 use super::scalars::DateTime;
 use super::{db, principal};
 use crate::error::{AppError, FieldError};
-use crate::service::agents::{self as svc, versions, AgentField, AgentPatch, AgentRules, NewAgent};
+use crate::service::agents::{self as svc, versions, AgentField, AgentPatch, NewAgent};
 use crate::service::pagination::Sort;
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, InputObject, Json, MaybeUndefined, Object, Result, ID};
@@ -342,7 +342,7 @@ impl AgentsMutation {
             svc::create(
                 db(ctx),
                 principal(ctx),
-                ctx.data_unchecked::<AgentRules>(),
+                &super::services(ctx).agent_rules,
                 new,
             )
             .await?,
@@ -378,7 +378,7 @@ impl AgentsMutation {
             svc::update(
                 db(ctx),
                 principal(ctx),
-                ctx.data_unchecked::<AgentRules>(),
+                &super::services(ctx).agent_rules,
                 &id,
                 patch,
             )

@@ -3,12 +3,10 @@
 use super::connection::{from_page, page_args};
 use super::scalars::DateTime;
 use super::{db, principal};
-use crate::events::bus::Bus;
 use crate::service::api_keys::{self as svc, NewKey};
 use async_graphql::connection::Connection;
 use async_graphql::{Context, InputObject, Object, Result, ID};
 use entity::api_keys;
-use std::sync::Arc;
 
 /// An API key (never its secret, which is shown once at creation).
 pub struct ApiKey(pub api_keys::Model);
@@ -150,9 +148,7 @@ impl ApiKeysMutation {
 
     /// Revokes a key at once; requests with it fail from now on.
     async fn revoke_api_key(&self, ctx: &Context<'_>, id: ID) -> Result<ApiKey> {
-        let key = svc::revoke(db(ctx), principal(ctx), &id).await?;
-        // On every instance: the key is refused and its open streams and sockets end.
-        ctx.data_unchecked::<Arc<Bus>>().revoke_key(&key.id);
-        Ok(ApiKey(key))
+        let (s, p) = super::caller(ctx);
+        Ok(ApiKey(svc::revoke(s, p, &id).await?))
     }
 }

@@ -17,8 +17,9 @@ pub mod viewer;
 pub mod ws;
 pub mod ws_legacy;
 
-use crate::auth::{Authenticator, Principal};
+use crate::auth::Principal;
 use crate::config::Config;
+use crate::service::Services;
 use async_graphql::{Context, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
@@ -63,26 +64,15 @@ pub fn schema_builder(
     .extension(limits::Limits::new(&config.graphql))
 }
 
-/// The schema used to serve requests.
-pub fn build_schema(
-    config: &Config,
-    db: DatabaseConnection,
-    auth: Authenticator,
-    bus: Arc<crate::events::bus::Bus>,
-    journal: crate::events::journal::Journal,
-    agent_rules: crate::service::agents::AgentRules,
-) -> AppSchema {
+/// The schema used to serve requests: resolvers reach the service layer through the
+/// one [`Services`] value in the schema data, and the caller through the request's data.
+pub fn build_schema(config: &Config, services: Services) -> AppSchema {
     schema_builder(config)
         .data(async_graphql::dataloader::DataLoader::new(
-            loaders::AgentLoader(db.clone()),
+            loaders::AgentLoader(services.clone()),
             tokio::spawn,
         ))
-        .data(Arc::new(config.clone()))
-        .data(db)
-        .data(auth)
-        .data(bus)
-        .data(journal)
-        .data(agent_rules)
+        .data(services)
         .finish()
 }
 
@@ -112,7 +102,24 @@ pub(crate) fn principal<'a>(ctx: &'a Context<'_>) -> &'a Principal {
     ctx.data_unchecked::<Arc<Principal>>()
 }
 
+/// The service layer's handles.
+pub(crate) fn services<'a>(ctx: &'a Context<'_>) -> &'a Services {
+    ctx.data_unchecked::<Services>()
+}
+
+/// The service layer's handles and the caller: what every resolver hands on.
+pub(crate) fn caller<'a>(ctx: &'a Context<'_>) -> (&'a Services, &'a Principal) {
+    (services(ctx), principal(ctx))
+}
+
+/// The loader that batches the agents of a page of runs into one query.
+pub(crate) fn agent_loader<'a>(
+    ctx: &'a Context<'_>,
+) -> &'a async_graphql::dataloader::DataLoader<loaders::AgentLoader> {
+    ctx.data_unchecked()
+}
+
 /// The database pool.
 pub(crate) fn db<'a>(ctx: &'a Context<'_>) -> &'a DatabaseConnection {
-    ctx.data_unchecked::<DatabaseConnection>()
+    &services(ctx).db
 }

@@ -2,19 +2,13 @@
 
 use super::agents::Agent;
 use super::connection::{from_page, page_args, OrderDirection};
-use super::loaders::AgentLoader;
 use super::scalars::DateTime;
-use super::{db, principal};
-use crate::events::bus::Bus;
-use crate::events::reader;
-use crate::service::runs::{self as svc, Multitask, RunFilter as SvcFilter, RunRequest};
+use super::{caller, db, principal};
+use crate::service::runs::{self as svc, Multitask, RunFilter as SvcFilter, RunRequest, Wait};
 use async_graphql::connection::Connection;
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject, ID};
 use entity::{run_steps, runs};
 use serde_json::Value;
-use std::sync::Arc;
-use std::time::Duration;
 
 /// A run: one execution of an agent on one input, with its trace.
 pub struct Run(pub runs::Model);
@@ -62,8 +56,7 @@ impl Run {
     /// The agent (as it is now; `agentVersion` is the version the run used).
     async fn agent(&self, ctx: &Context<'_>) -> Result<Option<Agent>> {
         crate::service::agents::authorize_read(principal(ctx))?;
-        let loader = ctx.data_unchecked::<DataLoader<AgentLoader>>();
-        Ok(loader
+        Ok(super::agent_loader(ctx)
             .load_one((self.0.org_id.clone(), self.0.agent_id.clone()))
             .await?
             .map(Agent))
@@ -347,12 +340,9 @@ impl RunsMutation {
         agent_id: ID,
         input: RunAgentInput,
     ) -> Result<Run> {
-        let (db, p) = (db(ctx), principal(ctx));
-        let bus = ctx.data_unchecked::<Arc<Bus>>();
-        let id = crate::ids::new_id(crate::ids::RUN);
-        let watch = (input.mode != RunMode::Async).then(|| reader::EndWatch::new(bus, &id));
+        let (s, p) = caller(ctx);
         let req = RunRequest {
-            id: Some(id),
+            id: None,
             input: input.input,
             channel: input.channel,
             user_id: input.user_id,
@@ -364,24 +354,16 @@ impl RunsMutation {
                 MultitaskPolicy::Interrupt => Multitask::Interrupt,
             },
         };
-        let journal = ctx.data_unchecked::<crate::events::journal::Journal>();
-        let run = svc::create(db, bus, journal, p, &agent_id, req).await?;
-        let Some(watch) = watch else {
-            return Ok(Run(run));
+        let wait = match input.mode {
+            RunMode::Sync => Wait::Sync,
+            RunMode::Async => Wait::Async,
         };
-        let wait = Duration::from_secs(
-            ctx.data_unchecked::<Arc<crate::config::Config>>()
-                .runs
-                .wait_timeout_secs,
-        );
-        // After `wait` we answer with the run as it is then.
-        let _ = tokio::time::timeout(wait, watch.ended(db, bus)).await;
-        Ok(Run(svc::find(db, p, &run.id).await?))
+        Ok(Run(svc::trigger(s, p, &agent_id, req, wait).await?))
     }
 
     /// Cancels a run; an in-flight model stream is stopped.
     async fn cancel_run(&self, ctx: &Context<'_>, id: ID) -> Result<Run> {
-        let bus = ctx.data_unchecked::<Arc<Bus>>();
-        Ok(Run(svc::cancel(db(ctx), bus, principal(ctx), &id).await?))
+        let (s, p) = caller(ctx);
+        Ok(Run(svc::cancel(&s.db, &s.bus, p, &id).await?))
     }
 }

@@ -2,11 +2,10 @@
 //! the run's last event) and `runUpdates` (status changes of the organisation's runs).
 //! The REST SSE routes execute these same resolvers.
 
+use super::caller;
 use super::runs::{Run, RunFilter};
 use super::scalars::DateTime;
-use super::{db, principal};
-use crate::events::bus::Bus;
-use crate::events::{reader, RunEvent as Event};
+use crate::events::RunEvent as Event;
 use crate::service::runs as svc;
 use async_graphql::{Context, Json, Object, Result, Subscription, ID};
 use futures::{Stream, StreamExt};
@@ -56,9 +55,8 @@ impl Subscription {
         run_id: ID,
         after: Option<i64>,
     ) -> Result<impl Stream<Item = Result<RunEvent>>> {
-        let run = svc::get(db(ctx), principal(ctx), &run_id).await?;
-        let bus = ctx.data_unchecked::<Arc<Bus>>().clone();
-        let events = reader::follow(db(ctx).clone(), bus, run.id, after.unwrap_or(0).max(0));
+        let (s, p) = caller(ctx);
+        let events = svc::events(s, p, &run_id, after.unwrap_or(0)).await?;
         Ok(events.map(|e| e.map(RunEvent).map_err(Into::into)))
     }
 
@@ -68,13 +66,8 @@ impl Subscription {
         ctx: &Context<'_>,
         filter: Option<RunFilter>,
     ) -> Result<impl Stream<Item = Run>> {
-        let p = principal(ctx);
-        p.require(crate::auth::Scope::RunsRead)?;
-        let filter: svc::RunFilter = filter.unwrap_or_default().into();
-        let updates = ctx.data_unchecked::<Arc<Bus>>().subscribe_org(&p.org_id);
-        Ok(updates.into_stream().filter_map(move |r| {
-            let keep = r.ok().filter(|run| svc::matches(&filter, run));
-            async move { keep.map(|run| Run((*run).clone())) }
-        }))
+        let (s, p) = caller(ctx);
+        let updates = svc::updates(s, p, filter.unwrap_or_default().into())?;
+        Ok(updates.map(|run| Run((*run).clone())))
     }
 }

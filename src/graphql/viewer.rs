@@ -4,12 +4,9 @@ use super::agents::{Agent, AgentVersion};
 use super::api_keys::ApiKey;
 use super::scalars::DateTime;
 use super::{db, principal};
-use crate::auth::Scope;
 use crate::ids;
 use crate::service::{agents, api_keys, orgs};
 use async_graphql::{Context, Interface, Object, Result, SimpleObject, ID};
-use entity::agent_versions;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 /// Any object with a global id.
 // Nodes live for one response; boxing the larger variants would buy nothing.
@@ -86,14 +83,9 @@ impl ViewerQuery {
             Some(ids::API_KEY) => api_keys::get(db, p, &id)
                 .await
                 .map(|k| Node::ApiKey(ApiKey(k))),
-            Some(ids::AGENT_VERSION) => {
-                p.require(Scope::AgentsRead)?;
-                let v = agent_versions::Entity::find_by_id(id.to_string())
-                    .filter(agent_versions::Column::OrgId.eq(&p.org_id))
-                    .one(db)
-                    .await?;
-                return Ok(v.map(|v| Node::AgentVersion(AgentVersion(v))));
-            }
+            Some(ids::AGENT_VERSION) => agents::versions::get(db, p, &id)
+                .await
+                .map(|v| Node::AgentVersion(AgentVersion(v))),
             _ => return Ok(None),
         };
         match found {

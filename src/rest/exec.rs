@@ -61,21 +61,22 @@ async fn run(
     let mut stream = None;
     if let Some(input_ty) = route.op.variable("input") {
         let mut input = read_json_body(state, req).await?;
-        if route.stream_op.is_some() {
-            // `"stream": true` (or Accept: text/event-stream) asks for the run's events
-            // instead of its result; the run itself is then triggered without waiting.
+        if let Some(on_request) = &route.def.stream {
+            // `"stream": true` (or Accept: text/event-stream) asks for the events of what
+            // the route starts instead of its result; it then starts without waiting.
             let wants_stream = accepts_sse || input.get("stream") == Some(&Value::Bool(true));
             if input.get("stream").is_some_and(Value::is_boolean) {
                 input.as_object_mut().map(|o| o.remove("stream"));
             }
             if wants_stream {
-                // Before the run is triggered: a refused stream starts no run (neither
-                // for a missing scope nor over the stream caps).
+                // Before anything starts: a refused stream starts nothing (neither for a
+                // missing scope nor over the stream caps).
                 if let Some(p) = extensions.get::<std::sync::Arc<crate::auth::Principal>>() {
-                    crate::service::runs::authorize_streamed(p)?;
+                    (on_request.authorize)(p)?;
                 }
                 stream = Some(state.streams.acquire_caller(&extensions)?);
-                input["mode"] = json!("async");
+                let (field, value) = on_request.no_wait;
+                input[field] = json!(value);
             }
         }
         let mut coerce = Coerce::new(&state.rest.types, false);
@@ -102,9 +103,10 @@ async fn run(
         .pointer_mut(&pointer)
         .map(Value::take)
         .unwrap_or(Value::Null);
-    if let (Some(guard), Some(op)) = (stream, &route.stream_op) {
+    if let (Some(guard), Some(op), Some(on_request)) = (stream, &route.stream_op, &route.def.stream)
+    {
         let id = target
-            .get("run_id")
+            .get(on_request.id_field)
             .or_else(|| target.get("id"))
             .cloned()
             .unwrap_or(Value::Null);
@@ -127,11 +129,10 @@ async fn run(
         }
     };
     let mut status = StatusCode::from_u16(route.def.status).unwrap_or(StatusCode::OK);
-    let still_running = body["status"]
-        .as_str()
-        .is_some_and(|s| crate::service::runs::ACTIVE.contains(&s));
-    if route.def.accepted_while_running && still_running {
-        status = StatusCode::ACCEPTED;
+    if let Some(accepted) = &route.def.accepted {
+        if body[accepted.field].as_str().is_some_and(accepted.going) {
+            status = StatusCode::ACCEPTED;
+        }
     }
     Ok((status, Json(body)).into_response())
 }

@@ -46,8 +46,8 @@ impl RestApi {
             .iter()
             .map(|def| {
                 let stream_op = match def.stream {
-                    Some(operation) => Some(Operation::compile(&RouteDef {
-                        operation,
+                    Some(stream) => Some(Operation::compile(&RouteDef {
+                        operation: stream.operation,
                         shape: table::Shape::Stream,
                         ..*def
                     })?),

@@ -2,6 +2,10 @@
 //! stored document (`schema/rest/*.graphql`). Adding a route means adding a row and a
 //! document, never a handler.
 
+use crate::auth::Principal;
+use crate::error::AppResult;
+use crate::service::runs;
+
 /// How the GraphQL result becomes the REST body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
@@ -35,12 +39,36 @@ pub struct RouteDef {
     pub summary: &'static str,
     /// OpenAPI tag.
     pub tag: &'static str,
-    /// Answer 202 instead of `status` while the result's `status` field says the work
-    /// is still going (`queued`, `running`, `waiting_for_approval`).
-    pub accepted_while_running: bool,
+    /// Answer 202 instead of `status` while the result says its work is still going.
+    pub accepted: Option<Accepted>,
     /// A subscription in the same document to stream instead, when the client asks for
     /// `text/event-stream` (or sends `"stream": true`).
-    pub stream: Option<&'static str>,
+    pub stream: Option<StreamOnRequest>,
+}
+
+/// When a route answers 202 Accepted: the result's `field` names a state whose work is
+/// still going (the service says which states those are).
+#[derive(Debug, Clone, Copy)]
+pub struct Accepted {
+    /// The REST key of the state in the result.
+    pub field: &'static str,
+    /// Whether a value of that field means the work is still going.
+    pub going: fn(&str) -> bool,
+}
+
+/// A route that streams what it starts, when the client asks for `text/event-stream`
+/// or sends `"stream": true`: the mutation runs without waiting, then the subscription
+/// streams the started work's events.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamOnRequest {
+    /// The subscription operation, in the route's document.
+    pub operation: &'static str,
+    /// The input field and the value that make the mutation answer without waiting.
+    pub no_wait: (&'static str, &'static str),
+    /// The REST key of the result that becomes the subscription's `$id`.
+    pub id_field: &'static str,
+    /// Checked before the mutation: a refused stream starts nothing.
+    pub authorize: fn(&Principal) -> AppResult<()>,
 }
 
 const AGENTS: &str = include_str!("../../schema/rest/agents.graphql");
@@ -68,21 +96,21 @@ const fn row(
         shape,
         summary,
         tag,
-        accepted_while_running: false,
+        accepted: None,
         stream: None,
     }
 }
 
 impl RouteDef {
-    /// 202 while the work is still going.
-    const fn accepted(mut self) -> Self {
-        self.accepted_while_running = true;
+    /// 202 while the result's `field` says the work is still going.
+    const fn accepted(mut self, field: &'static str, going: fn(&str) -> bool) -> Self {
+        self.accepted = Some(Accepted { field, going });
         self
     }
 
-    /// Streams `operation` on request.
-    const fn streams(mut self, operation: &'static str) -> Self {
-        self.stream = Some(operation);
+    /// Streams on request (see [`StreamOnRequest`]).
+    const fn streams(mut self, stream: StreamOnRequest) -> Self {
+        self.stream = Some(stream);
         self
     }
 }
@@ -199,8 +227,13 @@ pub const ROUTES: &[RouteDef] = &[
         "Trigger an agent run",
         "runs",
     )
-    .accepted()
-    .streams("RunAgentEvents"),
+    .accepted("status", runs::is_active)
+    .streams(StreamOnRequest {
+        operation: "RunAgentEvents",
+        no_wait: ("mode", "async"),
+        id_field: "run_id",
+        authorize: runs::authorize_streamed,
+    }),
     row(
         "GET",
         "/v1/runs",

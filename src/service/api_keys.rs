@@ -151,8 +151,16 @@ pub async fn list(
     .await
 }
 
-/// Revokes a key; revoking a revoked key changes nothing.
-pub async fn revoke(db: &impl ConnectionTrait, p: &Principal, id: &str) -> AppResult<Model> {
+/// Revokes a key: requests with it fail from now on, on every instance (its cached
+/// verification is dropped and its open streams and sockets end). Revoking a revoked
+/// key changes nothing in the database.
+pub async fn revoke(s: &super::Services, p: &Principal, id: &str) -> AppResult<Model> {
+    let key = mark_revoked(&s.db, p, id).await?;
+    s.bus.revoke_key(&key.id);
+    Ok(key)
+}
+
+async fn mark_revoked(db: &impl ConnectionTrait, p: &Principal, id: &str) -> AppResult<Model> {
     let key = get(db, p, id).await?;
     if !may_manage(p, &key) {
         return Err(AppError::Forbidden(

@@ -259,14 +259,15 @@ async fn every_websocket_operation_checks_the_key_again() {
         socket.init(&secret).await;
         sockets.push(socket);
     }
-    let operator = orchstack::auth::Principal {
-        org_id: s.org_id.clone(),
-        key_id: "operator".into(),
-        scopes: vec!["*".into()],
-        test_mode: false,
-        tier: orchstack::service::orgs::Tier::Enterprise,
-    };
-    orchstack::service::api_keys::revoke(&s.state.db, &operator, &id)
+    // Written to the database directly: no message on any bus.
+    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
+    entity::api_keys::Entity::update_many()
+        .col_expr(
+            entity::api_keys::Column::RevokedAt,
+            Expr::value(chrono::Utc::now()),
+        )
+        .filter(entity::api_keys::Column::Id.eq(&id))
+        .exec(&s.state.db)
         .await
         .unwrap();
     let victim = s.api_with(Some(&secret));

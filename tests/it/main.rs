@@ -5,6 +5,7 @@
 mod common;
 mod node;
 
+mod adapters;
 mod agents;
 mod auth;
 mod errors;

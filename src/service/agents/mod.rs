@@ -14,6 +14,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, Set, TransactionTrait,
 };
 use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
 
 /// Fields of a new agent.
 #[derive(Debug, Clone, Default)]
@@ -129,6 +130,22 @@ impl Keyset for Model {
     fn id(&self) -> &str {
         &self.id
     }
+}
+
+/// Agents by (organisation, id), deleted ones included (a run still names its agent):
+/// one query for a whole page of runs. A key of another organisation finds nothing.
+pub async fn by_keys(
+    db: &impl ConnectionTrait,
+    keys: &[(String, String)],
+) -> AppResult<HashMap<(String, String), Model>> {
+    let wanted: HashSet<&(String, String)> = keys.iter().collect();
+    let ids = keys.iter().map(|(_, id)| id.as_str());
+    let found = Entity::find().filter(Column::Id.is_in(ids)).all(db).await?;
+    Ok(found
+        .into_iter()
+        .map(|a| ((a.org_id.clone(), a.id.clone()), a))
+        .filter(|(k, _)| wanted.contains(k))
+        .collect())
 }
 
 /// The configuration that versions snapshot.

@@ -74,6 +74,17 @@ pub async fn list(
     .await
 }
 
+/// One version of an agent of the caller's organisation, by its id. Needs
+/// `agents:read`.
+pub async fn get(db: &impl ConnectionTrait, p: &Principal, id: &str) -> AppResult<Model> {
+    p.require(crate::auth::Scope::AgentsRead)?;
+    Entity::find_by_id(id.to_owned())
+        .filter(Column::OrgId.eq(&p.org_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("agent version {id} not found")))
+}
+
 /// Agent version snapshots by (agent, version). Versions never change, so entries never
 /// go stale; the bound only caps memory.
 pub type VersionCache = moka::sync::Cache<(String, i32), Arc<Value>>;

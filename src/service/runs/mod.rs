@@ -2,6 +2,11 @@
 //! their trace. Conversation rules (`multitask`) live here.
 
 pub mod lease;
+mod live;
+mod trigger;
+
+pub use live::{events, updates};
+pub use trigger::{trigger, Wait};
 
 use super::pagination::{self, Keyset, Kind, Page, PageArgs, Sort, SortValue};
 use crate::auth::{Principal, Scope};
@@ -67,6 +72,11 @@ pub const STATUSES: &[&str] = &[
     "failed",
     "cancelled",
 ];
+
+/// Whether a run in `status` is still going (not final).
+pub fn is_active(status: &str) -> bool {
+    ACTIVE.contains(&status)
+}
 
 /// Filters on run lists.
 #[derive(Debug, Clone, Default)]

@@ -2,6 +2,7 @@
 //! (`first/after`, `last/before`): every item seen exactly once, in the requested order,
 //! with correct page sizes, and bad paging input refused with 400.
 
+use crate::common::calls::url_encode;
 use crate::common::*;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -86,17 +87,6 @@ async fn walk(api: &Api, path: &str, limit: Option<usize>) -> Vec<Vec<Value>> {
         };
     }
     pages
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn flatten(pages: &[Vec<Value>]) -> Vec<Value> {

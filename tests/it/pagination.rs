@@ -3,6 +3,7 @@
 //! with correct page sizes, and bad paging input refused with 400.
 
 use crate::common::calls::url_encode;
+use crate::common::run_support::str_of as text;
 use crate::common::*;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -38,12 +39,6 @@ fn names_250() -> Vec<String> {
     (0..250)
         .map(|i| format!("agent-{:03}", (i * 97) % 125))
         .collect()
-}
-
-fn text<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("no string {key} in {v}"))
 }
 
 /// Walks a REST list from the first page to the last; checks every page's shape and

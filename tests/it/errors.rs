@@ -2,35 +2,12 @@
 //! media types, oversize bodies, unknown routes and methods and query parameters; and
 //! `X-Request-Id` on every response, echoed when the client sends one.
 
+use crate::common::calls::{call, header, Reply};
 use crate::common::*;
-use reqwest::header::{HeaderMap, ALLOW, CONTENT_TYPE};
+use reqwest::header::{ALLOW, CONTENT_TYPE};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::HashSet;
-
-/// Status, headers and JSON body (or the text as a JSON string) of one request.
-struct Reply {
-    status: u16,
-    headers: HeaderMap,
-    body: Value,
-}
-
-async fn call(req: reqwest::RequestBuilder) -> Reply {
-    let res = req.send().await.expect("request sent");
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    let text = res.text().await.expect("body");
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn header<'a>(r: &'a Reply, name: &str) -> Option<&'a str> {
-    r.headers.get(name).and_then(|v| v.to_str().ok())
-}
 
 fn request_id(r: &Reply) -> &str {
     let id = header(r, "x-request-id")

@@ -2,8 +2,9 @@
 //! more), redirects are not followed, answers are cut at the size cap, and errors name
 //! the rule instead of echoing what an internal service said.
 
+use crate::common::calls::trigger;
+use crate::common::run_support::*;
 use crate::common::*;
-use crate::run_support::*;
 use axum::body::{Body, Bytes};
 use axum::response::Response;
 use futures::StreamExt;

@@ -2,8 +2,8 @@
 //! live key, a narrow `keys:write` key cannot revoke a wider key, a `runs:read` key
 //! cannot read agents through runs, and a stream is refused before any work is done.
 
+use crate::common::run_support::{agent, words};
 use crate::common::TestServer;
-use crate::run_support::{agent, words};
 use serde_json::{json, Value};
 
 #[tokio::test]

@@ -3,8 +3,8 @@
 //! timeout (5 s). The run's events must come out complete, or the run must fail
 //! honestly (`storage_error`, steps closed, a gap-free log that says so).
 
+use crate::common::run_support::{agent, events_req, get_run, ids, open, slow, words, Ev, Events};
 use crate::common::TestServer;
-use crate::run_support::{agent, events_req, get_run, ids, open, slow, words, Ev, Events};
 use futures::StreamExt;
 use sea_orm::{ConnectionTrait, Database, TransactionTrait};
 use serde_json::json;

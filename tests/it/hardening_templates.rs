@@ -3,8 +3,9 @@
 //! with logic renders in a child process with a memory limit, so building a huge string
 //! ends that render, not the server.
 
+use crate::common::calls::trigger;
+use crate::common::run_support::*;
 use crate::common::*;
-use crate::run_support::*;
 use serde_json::{json, Value};
 
 /// Triggers a run of an agent with these instructions and returns its failed body.

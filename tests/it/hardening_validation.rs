@@ -1,8 +1,9 @@
 //! Issue 7 §7: tool timeouts, tool parameter schemas and `max_steps` are checked when an
 //! agent is saved, and runs hold agents saved before to the limits.
 
+use crate::common::calls::trigger;
+use crate::common::run_support::*;
 use crate::common::*;
-use crate::run_support::*;
 use serde_json::{json, Value};
 
 async fn refused_at(api: &Api, fields: Value, pointer: &str) -> String {

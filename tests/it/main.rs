@@ -21,7 +21,6 @@ mod hardening_validation;
 mod pagination;
 mod rest_graphql_parity;
 mod run_queue;
-mod run_support;
 mod runs;
 mod scale_out;
 mod schema_drift;

@@ -2,6 +2,8 @@
 //! (`first/after`, `last/before`): every item seen exactly once, in the requested order,
 //! with correct page sizes, and bad paging input refused with 400.
 
+use crate::common::calls::url_encode;
+use crate::common::run_support::str_of as text;
 use crate::common::*;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -37,12 +39,6 @@ fn names_250() -> Vec<String> {
     (0..250)
         .map(|i| format!("agent-{:03}", (i * 97) % 125))
         .collect()
-}
-
-fn text<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("no string {key} in {v}"))
 }
 
 /// Walks a REST list from the first page to the last; checks every page's shape and
@@ -86,17 +82,6 @@ async fn walk(api: &Api, path: &str, limit: Option<usize>) -> Vec<Vec<Value>> {
         };
     }
     pages
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn flatten(pages: &[Vec<Value>]) -> Vec<Value> {

@@ -2,12 +2,10 @@
 //! GraphQL, snake_case in REST), the same error codes, writes through one visible through
 //! the other, and an OpenAPI document that matches the route table and real responses.
 
+use crate::common::calls::{data, gql_agent, gql_code, AGENT_FIELDS};
 use crate::common::*;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
-
-const AGENT_FIELDS: &str = "id name description model modelSettings instructions tools \
-     knowledgeIds channels metadata version createdAt updatedAt";
 
 const VERSION_FIELDS: &str = "id agentId version name description model modelSettings \
      instructions tools knowledgeIds channels metadata createdAt";
@@ -56,25 +54,6 @@ fn assert_same(rest: &Value, gql: &Value, what: &str) {
     for (k, v) in e {
         assert_eq!(&r[k], v, "{what}: field `{k}` differs (REST vs GraphQL)");
     }
-}
-
-fn data(body: &Value) -> &Value {
-    assert!(body.get("errors").is_none(), "unexpected errors: {body}");
-    &body["data"]
-}
-
-fn gql_code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no errors[0].extensions.code in {body}"))
-}
-
-async fn gql_agent(api: &Api, id: &str) -> Value {
-    api.gql(
-        &format!("query($id: ID!) {{ agent(id: $id) {{ {AGENT_FIELDS} }} }}"),
-        json!({ "id": id }),
-    )
-    .await
 }
 
 /// An agent with every field set, created over REST.

@@ -3,8 +3,9 @@
 //! (`worker_lost`) while runs sharing its write batches lose nothing; and what a page of
 //! runs with their agents costs the database.
 
+use crate::common::calls::trigger;
+use crate::common::run_support::*;
 use crate::common::*;
-use crate::run_support::*;
 use chrono::Utc;
 use entity::runs;
 use sea_orm::sea_query::Expr;

@@ -209,11 +209,6 @@ pub(crate) fn words(n: usize) -> String {
         .join(" ")
 }
 
-pub(crate) async fn trigger(api: &Api, agent: &str, body: Value, status: u16) -> Value {
-    api.post(&format!("/v1/agents/{agent}/run"), body, status)
-        .await
-}
-
 pub(crate) async fn get_run(api: &Api, id: &str) -> Value {
     api.get(&format!("/v1/runs/{id}"), 200).await
 }

@@ -1,5 +1,9 @@
 //! The test harness: a real server per test, and a small client that states the status
-//! it expects (`api.post(path, body, 201)`).
+//! it expects (`api.post(path, body, 201)`). Shared calls live in [`calls`], the run
+//! tests' local servers and SSE reader in [`run_support`].
+
+pub mod calls;
+pub mod run_support;
 
 use orchstack::config::Config;
 use orchstack::service::{api_keys, orgs};

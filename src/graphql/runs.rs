@@ -258,6 +258,8 @@ pub struct RunFilter {
     pub channel: Option<String>,
     /// Runs of this end user.
     pub user_id: Option<String>,
+    /// Runs of this workflow (none yet: workflows do not start runs yet).
+    pub workflow_id: Option<ID>,
     /// Created at or after.
     pub created_after: Option<DateTime>,
     /// Created before.
@@ -271,6 +273,7 @@ impl From<RunFilter> for SvcFilter {
             status: f.status.unwrap_or_default(),
             channel: f.channel,
             user_id: f.user_id,
+            workflow_id: f.workflow_id.map(|i| i.0),
             created_after: f.created_after.map(|d| d.0),
             created_before: f.created_before.map(|d| d.0),
         }
@@ -379,9 +382,14 @@ impl RunsMutation {
         Ok(Run(svc::find(db, p, &run.id).await?))
     }
 
-    /// Cancels a run; an in-flight model stream is stopped.
+    /// Cancels a run; an in-flight model stream is stopped. Waits briefly (the server's
+    /// cancel wait) for a running run to end and returns it as it is then.
     async fn cancel_run(&self, ctx: &Context<'_>, id: ID) -> Result<Run> {
         let bus = ctx.data_unchecked::<Arc<Bus>>();
-        Ok(Run(svc::cancel(db(ctx), bus, principal(ctx), &id).await?))
+        let config = ctx.data_unchecked::<Arc<crate::config::Config>>();
+        let wait = Duration::from_millis(config.runs.cancel_wait_ms);
+        Ok(Run(
+            svc::cancel(db(ctx), bus, principal(ctx), &id, wait).await?
+        ))
     }
 }

@@ -230,7 +230,8 @@ pub const ROUTES: &[RouteDef] = &[
         Shape::Object,
         "Cancel a run",
         "runs",
-    ),
+    )
+    .accepted(),
     row(
         "GET",
         "/v1/runs/{id}/events",

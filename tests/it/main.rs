@@ -7,6 +7,7 @@ mod node;
 
 mod agents;
 mod auth;
+mod cancel_wait;
 mod errors;
 mod graphql;
 mod graphql_http_audit;
@@ -17,6 +18,7 @@ mod hardening_storage;
 mod hardening_streams;
 mod hardening_templates;
 mod hardening_validation;
+mod openapi_contract;
 mod pagination;
 mod rest_graphql_parity;
 mod run_queue;

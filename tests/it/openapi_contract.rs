@@ -410,3 +410,61 @@ async fn the_workflow_id_filter_is_accepted_and_matches_no_run_yet() {
         "{params:?}"
     );
 }
+
+#[tokio::test]
+async fn run_answers_match_their_schemas() {
+    use crate::rest_graphql_parity::{assert_conforms, inline_refs};
+    let s = TestServer::start().await;
+    let api = s.api();
+    let raw = document();
+    let doc = inline_refs(&raw, &raw);
+    let schema = |method: &str, path: &str, status: u16| {
+        doc["paths"][path][method]["responses"][status.to_string()]["content"]["application/json"]
+            ["schema"]
+            .clone()
+    };
+    let agent = agent(&api, "mock/echo", json!({})).await;
+    let done = trigger(
+        &api,
+        &agent,
+        json!({ "input": "hello world", "user_id": "u1" }),
+        200,
+    )
+    .await;
+    assert_conforms(
+        &done,
+        &schema("post", "/v1/agents/{id}/run", 200),
+        "POST run (200)",
+    );
+    let slow_agent = crate::run_support::agent(&api, "mock/echo", slow(200)).await;
+    let queued = api
+        .post(
+            &format!("/v1/agents/{slow_agent}/run"),
+            json!({ "input": words(30), "mode": "async" }),
+            202,
+        )
+        .await;
+    assert_conforms(
+        &queued,
+        &schema("post", "/v1/agents/{id}/run", 202),
+        "POST run (202)",
+    );
+    let id = str_of(&done, "run_id");
+    let run = api.get(&format!("/v1/runs/{id}"), 200).await;
+    assert!(!run["steps"].as_array().unwrap().is_empty(), "{run}");
+    assert_conforms(&run, &schema("get", "/v1/runs/{id}", 200), "GET run");
+    let list = api.get("/v1/runs", 200).await;
+    assert_conforms(&list, &schema("get", "/v1/runs", 200), "GET runs");
+    let queued_id = str_of(&queued, "run_id");
+    let cancelled = api
+        .send(
+            api.request(Method::POST, &format!("/v1/runs/{queued_id}/cancel")),
+            200,
+        )
+        .await;
+    assert_conforms(
+        &cancelled,
+        &schema("post", "/v1/runs/{id}/cancel", 200),
+        "cancel",
+    );
+}

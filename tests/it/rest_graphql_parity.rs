@@ -486,7 +486,7 @@ async fn openapi(s: &TestServer) -> Value {
 
 /// `node` with every local `$ref` replaced by what it points at (the document's
 /// schemas are not recursive), so checks can walk schemas directly.
-fn inline_refs(node: &Value, doc: &Value) -> Value {
+pub(crate) fn inline_refs(node: &Value, doc: &Value) -> Value {
     match node {
         Value::Object(obj) => {
             let mut out = match obj.get("$ref").and_then(Value::as_str) {
@@ -602,7 +602,7 @@ fn check(value: &Value, schema: &Value, at: &str, problems: &mut Vec<String>) {
     }
 }
 
-fn assert_conforms(value: &Value, schema: &Value, what: &str) {
+pub(crate) fn assert_conforms(value: &Value, schema: &Value, what: &str) {
     let mut problems = Vec::new();
     check(value, schema, "", &mut problems);
     assert!(

@@ -100,7 +100,7 @@ fn parameters(gen: &Gen, route: &CompiledRoute) -> Vec<Value> {
             .map(|d| d.node.as_str())
             .unwrap_or_default();
         params.push(match ty.base {
-            BaseType::List(_) => comma_list(&name, leaf, &format!("{description} (comma list)")),
+            BaseType::List(_) => comma_list(&name, leaf, &format!("{description} Comma list.")),
             BaseType::Named(_) => {
                 json!({ "name": name, "in": "query", "description": description, "schema": leaf })
             }

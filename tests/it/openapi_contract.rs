@@ -468,3 +468,26 @@ async fn run_answers_match_their_schemas() {
         "cancel",
     );
 }
+
+#[tokio::test]
+async fn streamed_events_are_the_documented_run_events() {
+    let s = TestServer::start().await;
+    let api = s.api();
+    let doc = document();
+    let documented = doc["components"]["schemas"]["RunEvent"]["properties"]["type"]["enum"]
+        .as_array()
+        .expect("RunEvent.type enum")
+        .clone();
+    let agent = agent(&api, "mock/echo", json!({})).await;
+    let body = trigger(&api, &agent, json!({ "input": "two words" }), 200).await;
+    let events = rest(&mut open(events_req(&api, str_of(&body, "run_id"))).await).await;
+    assert!(events.len() >= 4, "{events:?}");
+    for e in &events {
+        assert!(
+            documented.contains(&json!(e.kind)),
+            "event type `{}` is not documented",
+            e.kind
+        );
+        assert!(e.id >= 1);
+    }
+}

@@ -105,6 +105,9 @@ pub struct RunsConfig {
     pub max_steps_limit: u32,
     /// How long a synchronous run request waits before answering 202.
     pub wait_timeout_secs: u64,
+    /// How long cancelling a running run waits for it to end (ms) before answering
+    /// with the run still going (REST: 202); 0 answers at once.
+    pub cancel_wait_ms: u64,
     /// Price per million tokens by `provider/model` (e.g. `"openai/gpt-4o-mini"`);
     /// models not listed cost 0.
     pub prices: BTreeMap<String, Price>,
@@ -136,6 +139,7 @@ impl Default for RunsConfig {
             max_steps: 8,
             max_steps_limit: 64,
             wait_timeout_secs: 30,
+            cancel_wait_ms: 2_000,
             prices: BTreeMap::new(),
         }
     }
@@ -422,6 +426,10 @@ impl Config {
         anyhow::ensure!(
             (1..=runs.max_steps_limit).contains(&runs.max_steps),
             "runs.max_steps must be 1 to runs.max_steps_limit"
+        );
+        anyhow::ensure!(
+            runs.cancel_wait_ms <= 60_000,
+            "runs.cancel_wait_ms must be 0 to 60000"
         );
         crate::outbound::guard::Guard::new(&self.outbound.allow)
             .map_err(|e| anyhow::anyhow!("outbound.allow: {e}"))?;

@@ -251,6 +251,8 @@ pub struct RunFilter {
     pub channel: Option<String>,
     /// Runs of this end user.
     pub user_id: Option<String>,
+    /// Runs of this workflow (none yet: workflows do not start runs yet).
+    pub workflow_id: Option<ID>,
     /// Created at or after.
     pub created_after: Option<DateTime>,
     /// Created before.
@@ -264,6 +266,7 @@ impl From<RunFilter> for SvcFilter {
             status: f.status.unwrap_or_default(),
             channel: f.channel,
             user_id: f.user_id,
+            workflow_id: f.workflow_id.map(|i| i.0),
             created_after: f.created_after.map(|d| d.0),
             created_before: f.created_before.map(|d| d.0),
         }
@@ -361,9 +364,10 @@ impl RunsMutation {
         Ok(Run(svc::trigger(s, p, &agent_id, req, wait).await?))
     }
 
-    /// Cancels a run; an in-flight model stream is stopped.
+    /// Cancels a run; an in-flight model stream is stopped. Waits briefly (the server's
+    /// cancel wait) for a running run to end and returns it as it is then.
     async fn cancel_run(&self, ctx: &Context<'_>, id: ID) -> Result<Run> {
         let (s, p) = caller(ctx);
-        Ok(Run(svc::cancel(&s.db, &s.bus, p, &id).await?))
+        Ok(Run(svc::cancel(s, p, &id).await?))
     }
 }

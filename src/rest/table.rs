@@ -263,7 +263,8 @@ pub const ROUTES: &[RouteDef] = &[
         Shape::Object,
         "Cancel a run",
         "runs",
-    ),
+    )
+    .accepted("status", runs::is_active),
     row(
         "GET",
         "/v1/runs/{id}/events",

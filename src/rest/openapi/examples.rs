@@ -1,0 +1,76 @@
+//! Examples in the document: the documented run example (API.md) and one request and
+//! answer per writing route, so generated SDKs and docs show real bodies.
+
+use serde_json::{json, Value};
+
+const AGENT_ID: &str = "agt_01jd8x3k6m9q2w5e7r4t1y0u3p";
+
+fn agent() -> Value {
+    json!({
+        "id": AGENT_ID,
+        "name": "Front desk",
+        "description": "Books appointments",
+        "model": "openai/gpt-4o-mini",
+        "model_settings": { "temperature": 0.2 },
+        "instructions": "You book appointments for {{ metadata.salon }}.",
+        "tools": [],
+        "knowledge_ids": [],
+        "channels": ["whatsapp"],
+        "metadata": { "salon": "Sarah's" },
+        "version": 1,
+        "created_at": "2026-11-30T09:00:00Z",
+        "updated_at": "2026-11-30T09:00:00Z",
+    })
+}
+
+/// The request body example of `operation`.
+pub fn request(operation: &str) -> Option<Value> {
+    Some(match operation {
+        "CreateAgent" => json!({
+            "name": "Front desk",
+            "description": "Books appointments",
+            "model": "openai/gpt-4o-mini",
+            "model_settings": { "temperature": 0.2 },
+            "instructions": "You book appointments for {{ metadata.salon }}.",
+            "channels": ["whatsapp"],
+            "metadata": { "salon": "Sarah's" },
+        }),
+        "UpdateAgent" => json!({ "instructions": "You book appointments. Be brief." }),
+        "CreateApiKey" => json!({ "name": "CI", "scopes": ["agents:read", "runs:read"] }),
+        // The documented example (API.md, "Trigger a run").
+        "RunAgent" => json!({
+            "input": "Book a haircut for tomorrow at 3pm",
+            "channel": "whatsapp",
+            "user_id": "usr_xyz789",
+        }),
+        _ => return None,
+    })
+}
+
+/// The example of `operation`'s answer with `status`.
+pub fn response(operation: &str, status: u16) -> Option<Value> {
+    Some(match (operation, status) {
+        ("CreateAgent" | "GetAgent" | "UpdateAgent", _) => agent(),
+        ("ListAgents", _) => {
+            json!({ "object": "list", "data": [agent()], "has_more": false, "next_cursor": null })
+        }
+        // The documented example (API.md): its first five fields are the contract.
+        ("RunAgent", 200) => json!({
+            "run_id": "run_def456",
+            "status": "completed",
+            "output": "Booked! Haircut with Sarah at 3pm tomorrow.",
+            "tokens": { "input": 142, "output": 38 },
+            "duration_ms": 1240,
+        }),
+        ("RunAgent", 202) => {
+            json!({ "run_id": "run_def456", "status": "queued", "output": null, "tokens": { "input": 0, "output": 0 }, "duration_ms": null })
+        }
+        ("CancelRun", 200) => {
+            json!({ "id": "run_def456", "status": "cancelled", "agent_id": AGENT_ID })
+        }
+        ("CancelRun", 202) => {
+            json!({ "id": "run_def456", "status": "running", "agent_id": AGENT_ID })
+        }
+        _ => return None,
+    })
+}

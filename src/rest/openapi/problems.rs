@@ -1,0 +1,223 @@
+//! The error answers of each route (RFC 9457 problem+json) and the headers every answer
+//! carries. Each route lists only the errors it can give; each (status, codes) pair
+//! becomes one `components.responses` entry the operations `$ref`.
+
+use super::schemas::pascal;
+use crate::error::status_for_code;
+use crate::rest::table::Shape;
+use crate::rest::CompiledRoute;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// Errors the service's rules give on some routes only (the generator cannot see them
+/// in the route table): operation → codes. Every other error follows from the route's
+/// shape (see [`codes`]).
+const RULES: &[(&str, &[&str])] = &[
+    // The tier's agent count (service::agents::create).
+    ("CreateAgent", &["plan_limit_exceeded"]),
+    // A concurrent change of the same agent (service::agents::update).
+    ("UpdateAgent", &["conflict"]),
+    // Granting scopes or a mode the creator lacks (service::api_keys::create).
+    ("CreateApiKey", &["forbidden"]),
+    // Revoking a key with scopes the caller lacks (service::api_keys::revoke).
+    ("RevokeApiKey", &["forbidden"]),
+    // `multitask: reject` on a busy conversation; the run journal out of reach.
+    ("RunAgent", &["conflict", "unavailable"]),
+    // The run already ended (service::runs::cancel).
+    ("CancelRun", &["conflict"]),
+];
+
+/// The operations [`RULES`] names (checked against the route table by the tests).
+pub fn rule_operations() -> impl Iterator<Item = &'static str> {
+    RULES.iter().map(|(op, _)| *op)
+}
+
+/// The error codes `route` can answer with, by HTTP status.
+pub fn codes(route: &CompiledRoute) -> BTreeMap<u16, Vec<&'static str>> {
+    let mut out: BTreeMap<u16, Vec<&'static str>> = BTreeMap::new();
+    let mut add = |code: &'static str| {
+        let list = out.entry(status_for_code(code).as_u16()).or_default();
+        if !list.contains(&code) {
+            list.push(code);
+        }
+    };
+    let streams = route.def.shape == Shape::Stream || route.stream_op.is_some();
+    // Query parameters (and `Last-Event-ID`) are checked on every route.
+    add("bad_request");
+    if route.def.shape != Shape::Stream {
+        add("response_too_large");
+    }
+    add("unauthenticated");
+    add("insufficient_scope");
+    if route.def.path.contains('{') {
+        add("not_found");
+    }
+    if route.op.variable("input").is_some() {
+        add("validation_failed");
+        add("payload_too_large");
+        add("unsupported_media_type");
+    }
+    if streams {
+        add("too_many_streams");
+        // Streams end (or are refused) while the server shuts down.
+        add("unavailable");
+    }
+    for (_, rule) in RULES.iter().filter(|(op, _)| *op == route.def.operation) {
+        rule.iter().copied().for_each(&mut add);
+    }
+    add("internal");
+    out
+}
+
+/// What each code means, for the responses' descriptions.
+fn meaning(code: &str) -> &'static str {
+    match code {
+        "bad_request" => "the query string, body or a header is malformed",
+        "response_too_large" => "the answer would be larger than the server sends; ask for fewer fields or a smaller page",
+        "unauthenticated" => "no credentials, or unknown, expired or revoked ones",
+        "insufficient_scope" => "the credentials lack the scope the operation needs",
+        "forbidden" => "the caller may not do this at all",
+        "plan_limit_exceeded" => "the organisation's plan does not allow more",
+        "not_found" => "no such resource in the caller's organisation",
+        "conflict" => "the request conflicts with the resource's current state",
+        "validation_failed" => "the body breaks a rule; `errors` points at each problem",
+        "payload_too_large" => "the body is larger than the server's limit",
+        "unsupported_media_type" => "the body is not sent as application/json",
+        "too_many_streams" => "the key or organisation already holds as many open streams as it may",
+        "unavailable" => "the server cannot serve this now (shutting down, or its storage is out of reach); retry shortly",
+        "method_not_allowed" => "the path exists, but not for this method; `Allow` lists its methods",
+        _ => "an unexpected error, logged under the request id",
+    }
+}
+
+/// The `components.responses` entry for `status` answered with any of `codes`:
+/// `(name, response)`.
+pub fn response(status: u16, codes: &[&str]) -> (String, Value) {
+    let name = codes
+        .iter()
+        .map(|c| pascal(c))
+        .collect::<Vec<_>>()
+        .join("Or");
+    let description = codes
+        .iter()
+        .map(|c| format!("`{c}`: {}", meaning(c)))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut headers = json!({ "X-Request-Id": { "$ref": "#/components/headers/X-Request-Id" } });
+    if codes.contains(&"unauthenticated") || codes.contains(&"insufficient_scope") {
+        headers["WWW-Authenticate"] = json!({ "$ref": "#/components/headers/WWW-Authenticate" });
+    }
+    if codes.contains(&"method_not_allowed") {
+        headers["Allow"] =
+            json!({ "description": "The methods the path has.", "schema": { "type": "string" } });
+    }
+    let reason = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error");
+    let mut example = json!({
+        "type": "about:blank",
+        "title": reason,
+        "status": status,
+        "detail": meaning(codes[0]),
+        "code": codes[0],
+        "request_id": "req_01jd8x3k6m9q2w5e7r4t1y0u3p",
+    });
+    if codes[0] == "validation_failed" {
+        example["detail"] = json!("/input: must not be empty");
+        example["errors"] = json!([{ "pointer": "/input", "detail": "must not be empty" }]);
+    }
+    let response = json!({
+        "description": format!("{reason}: {description}."),
+        "headers": headers,
+        "content": { super::PROBLEM_MEDIA: {
+            "schema": { "allOf": [
+                { "$ref": "#/components/schemas/Problem" },
+                { "type": "object", "properties": { "code": { "enum": codes } } },
+            ] },
+            "example": example,
+        } },
+    });
+    (name, response)
+}
+
+/// The error answer no operation lists: a method a path does not have (405).
+pub fn method_not_allowed() -> (String, Value) {
+    response(405, &["method_not_allowed"])
+}
+
+/// The RFC 9457 problem document every error answer is.
+pub fn problem_schema() -> Value {
+    json!({
+        "type": "object",
+        "description": "An RFC 9457 problem document: every REST error. GraphQL reports the same `code` (upper case) in `extensions.code`.",
+        "properties": {
+            "type": { "type": "string", "description": "Always `about:blank`: `code` says what happened." },
+            "title": { "type": "string", "description": "The HTTP status's reason phrase." },
+            "status": { "type": "integer", "description": "The HTTP status." },
+            "detail": { "type": "string", "description": "What went wrong, for people." },
+            "code": { "type": "string", "description": "Stable machine code; each response lists the codes it can carry." },
+            "request_id": { "type": ["string", "null"], "description": "The request's id (also in `X-Request-Id`), for support and logs." },
+            "errors": {
+                "type": "array",
+                "description": "With `validation_failed`: one entry per problem.",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "pointer": { "type": "string", "description": "JSON pointer (RFC 6901) into the request body or query." },
+                        "detail": { "type": "string", "description": "What is wrong there." },
+                    },
+                    "required": ["pointer", "detail"],
+                },
+            },
+        },
+        "required": ["type", "title", "status", "detail", "code", "request_id"],
+    })
+}
+
+/// `components.headers`: headers of answers.
+pub fn headers() -> Value {
+    json!({
+        "X-Request-Id": {
+            "description": "The request's id: the client's own `X-Request-Id` when it sent a usable one, else a fresh `req_...`. Every answer carries it.",
+            "schema": { "type": "string" },
+        },
+        "WWW-Authenticate": {
+            "description": "The Bearer challenge (RFC 6750), with `error=\"invalid_token\"` or `error=\"insufficient_scope\"` when that is the reason.",
+            "schema": { "type": "string" },
+        },
+    })
+}
+
+/// `components.parameters`: request headers some or all operations read.
+pub fn parameters() -> Value {
+    json!({
+        "X-Request-Id": {
+            "name": "X-Request-Id",
+            "in": "header",
+            "description": "An id for this request (1 to 128 visible ASCII characters), echoed in `X-Request-Id` and in problem documents; a fresh one replaces a missing or unusable one.",
+            "schema": { "type": "string" },
+        },
+        "Last-Event-ID": {
+            "name": "Last-Event-ID",
+            "in": "header",
+            "description": "The `id` of the last event the client saw: the stream resumes after it (empty or missing: from the start).",
+            "schema": { "type": "integer", "minimum": 0 },
+        },
+    })
+}
+
+/// The `responses` map entries of `route`'s errors, as `$ref`s, adding each response
+/// to `components`.
+pub fn for_route(route: &CompiledRoute, components: &mut Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (status, codes) in codes(route) {
+        let (name, response) = response(status, &codes);
+        components.insert(name.clone(), response);
+        out.insert(
+            status.to_string(),
+            json!({ "$ref": format!("#/components/responses/{name}") }),
+        );
+    }
+    out
+}

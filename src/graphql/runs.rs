@@ -14,7 +14,6 @@ use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObje
 use entity::{run_steps, runs};
 use serde_json::Value;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// A run: one execution of an agent on one input, with its trace.
 pub struct Run(pub runs::Model);
@@ -369,11 +368,10 @@ impl RunsMutation {
         let Some(watch) = watch else {
             return Ok(Run(run));
         };
-        let wait = Duration::from_secs(
-            ctx.data_unchecked::<Arc<crate::config::Config>>()
-                .runs
-                .wait_timeout_secs,
-        );
+        let wait = ctx
+            .data_unchecked::<Arc<crate::config::Config>>()
+            .runs
+            .wait_timeout;
         // After `wait` we answer with the run as it is then.
         let _ = tokio::time::timeout(wait, watch.ended(db, bus)).await;
         Ok(Run(svc::find(db, p, &run.id).await?))

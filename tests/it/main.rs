@@ -7,6 +7,8 @@ mod node;
 
 mod agents;
 mod auth;
+mod config_boot;
+mod config_defaults;
 mod errors;
 mod graphql;
 mod graphql_http_audit;

@@ -123,7 +123,7 @@ async fn async_mode_answers_202_queued_and_the_run_completes_with_its_trace() {
 
 #[tokio::test]
 async fn sync_run_that_outlasts_the_wait_answers_202_running_and_completes_later() {
-    let s = TestServer::start_with(|c| c.runs.wait_timeout_secs = 1).await;
+    let s = TestServer::start_with(|c| c.runs.wait_timeout = Duration::from_secs(1)).await;
     let api = s.api();
     let agent = agent(&api, "mock/echo", slow(150)).await;
     let input = words(12); // ~1.65 s
@@ -509,7 +509,7 @@ async fn test_keys_run_on_the_mock_provider_whatever_the_agent_says() {
     let nowhere = unreachable_url().await;
     let s = TestServer::start_with(|c| {
         let provider = ProviderConfig {
-            connect_timeout_ms: 500,
+            connect_timeout: Duration::from_millis(500),
             max_retries: 0,
             ..ProviderConfig::new("openai", &nowhere)
         };
@@ -793,7 +793,7 @@ async fn cancelling_a_queued_run_ends_it_at_once_and_cancel_run_works_in_graphql
 
 #[tokio::test]
 async fn a_run_over_the_time_limit_fails_with_timeout() {
-    let s = TestServer::start_with(|c| c.runs.timeout_secs = 1).await;
+    let s = TestServer::start_with(|c| c.runs.timeout = Duration::from_secs(1)).await;
     let api = s.api();
     let agent = agent(&api, "mock/echo", slow(1_000)).await;
     let t0 = Instant::now();
@@ -1113,7 +1113,7 @@ async fn run_lists_filter_sort_and_page() {
     let nowhere = unreachable_url().await;
     let s = TestServer::start_with(|c| {
         let provider = ProviderConfig {
-            connect_timeout_ms: 500,
+            connect_timeout: Duration::from_millis(500),
             max_retries: 0,
             ..ProviderConfig::new("openai", &nowhere)
         };
@@ -1501,7 +1501,7 @@ async fn without_redis_a_run_executed_by_another_instance_is_followed_and_cancel
     );
     let b = TestServer::start_with(|c| {
         c.redis_url = None;
-        c.worker.poll_interval_ms = 50;
+        c.worker.poll_interval = Duration::from_millis(50);
     })
     .await;
     let schema = b.state.config.database_schema.clone();
@@ -1509,7 +1509,7 @@ async fn without_redis_a_run_executed_by_another_instance_is_followed_and_cancel
         c.database_schema = schema; // B's database
         c.redis_url = None;
         c.worker.enabled = false;
-        c.runs.wait_timeout_secs = 4;
+        c.runs.wait_timeout = Duration::from_secs(4);
     })
     .await;
     let api = a.api_with(Some(&b.admin_key));

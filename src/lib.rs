@@ -34,8 +34,8 @@ pub struct Built {
     pub generated_key: Option<String>,
 }
 
-/// Connects to the database, migrates (when configured), bootstraps the first key and
-/// assembles the state.
+/// Validates the configuration, connects to the database, migrates (when configured),
+/// bootstraps the first key and assembles the state.
 pub async fn build(config: Config) -> anyhow::Result<Built> {
     config.validate()?;
     // Parses `outbound.allow`: a bad entry stops the boot here, before any connection.

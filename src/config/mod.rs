@@ -21,7 +21,7 @@ pub use graphql::GraphqlConfig;
 pub use load::Loaded;
 pub use outbound::OutboundConfig;
 pub use providers::{default_provider_configs, ProviderConfig};
-pub use renamed::RENAMED;
+pub use renamed::{Renamed, Unit, RENAMED};
 pub use runs::{Price, RunsConfig, WorkerConfig};
 pub use server::{LogConfig, LogFormat, ShutdownConfig, SqliteSynchronous, StreamsConfig};
 pub use templates::TemplatesConfig;

@@ -185,6 +185,23 @@ mod tests {
     }
 
     #[test]
+    fn every_number_and_duration_states_its_range() {
+        let mut allowed = false;
+        for line in example_toml().lines() {
+            if line.is_empty() {
+                allowed = false;
+            } else if line.starts_with("# Allowed:") {
+                allowed = true;
+            } else if let Some((key, value)) = line.trim_start_matches("# ").split_once(" = ") {
+                let value = value.trim_matches('"');
+                let numeric = value.parse::<f64>().is_ok()
+                    || (value != "json" && humantime::parse_duration(value).is_ok());
+                assert!(!numeric || allowed, "{key} has no range");
+            }
+        }
+    }
+
+    #[test]
     fn the_example_parses_to_the_defaults() {
         let parsed: Config = toml::from_str(&example_toml()).expect("the example parses");
         let defaults = Config {

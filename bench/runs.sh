@@ -64,7 +64,7 @@ stop_server() {
   [[ -n $pid ]] || return 0
   if kill -0 "$pid" 2>/dev/null; then
     kill "$pid" 2>/dev/null || true
-    # the server lets in-flight runs finish (worker.shutdown_grace_secs); do not wait long
+    # the server lets in-flight runs finish (worker.shutdown_grace); do not wait long
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     kill -9 "$pid" 2>/dev/null || true
   fi

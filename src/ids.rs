@@ -25,6 +25,18 @@ pub fn prefix_of(id: &str) -> Option<&str> {
     (rest.len() == 26 && rest.chars().all(|c| c.is_ascii_alphanumeric())).then_some(prefix)
 }
 
+/// Whether a string has the shape of an OrchStack API key (`os_live_` or `os_test_`
+/// and 24 to 128 letters or digits). Here, not in `auth`, so that the configuration
+/// can check `bootstrap_key` without depending on `auth`.
+pub fn looks_like_key(key: &str) -> bool {
+    let body = key
+        .strip_prefix("os_live_")
+        .or_else(|| key.strip_prefix("os_test_"));
+    body.is_some_and(|b| {
+        b.len() >= 24 && b.len() <= 128 && b.bytes().all(|c| c.is_ascii_alphanumeric())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

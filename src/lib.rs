@@ -25,7 +25,6 @@ use config::Config;
 use state::AppState;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// What [`build`] produced.
 pub struct Built {
@@ -35,9 +34,12 @@ pub struct Built {
     pub generated_key: Option<String>,
 }
 
-/// Connects to the database, migrates (when configured), bootstraps the first key and
-/// assembles the state.
+/// Validates the configuration, connects to the database, migrates (when configured),
+/// bootstraps the first key and assembles the state.
 pub async fn build(config: Config) -> anyhow::Result<Built> {
+    config.validate()?;
+    // Parses `outbound.allow`: a bad entry stops the boot here, before any connection.
+    let outbound = outbound::Outbound::new(&config.outbound)?;
     let mut db = db::connect(&config).await?;
     let db_stats = db::count_statements(&mut db);
     if config.migrate_on_start {
@@ -45,8 +47,7 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
     }
     let generated_key = db::bootstrap(&db, &config).await?;
     let config = Arc::new(config);
-    let auth =
-        auth::Authenticator::new(db.clone(), Duration::from_secs(config.auth_cache_ttl_secs));
+    let auth = auth::Authenticator::new(db.clone(), config.auth_cache_ttl);
     let bus = Arc::new(events::bus::Bus::default());
     let streams = http::streams::Streams::new(&config.streams, auth.clone());
     {
@@ -63,12 +64,7 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
         events::redis::connect(url, &instance_id, &bus).await?;
     }
     let providers = Arc::new(runtime::providers::Providers::new(&config.providers));
-    let journal = events::journal::Journal::spawn(
-        db.clone(),
-        bus.clone(),
-        Duration::from_secs(config.worker.lease_ttl_secs),
-    );
-    let outbound = outbound::Outbound::new(&config.outbound)?;
+    let journal = events::journal::Journal::spawn(db.clone(), bus.clone(), config.worker.lease_ttl);
     let executor = runtime::executor::Executor {
         db: db.clone(),
         bus: bus.clone(),
@@ -118,7 +114,7 @@ pub fn router(state: AppState) -> axum::Router {
 
 /// Serves until `shutdown` resolves. Then every stream ends (a final SSE event, a
 /// WebSocket close frame), the worker stops claiming runs, and the rest of the requests
-/// get `shutdown.timeout_secs` to finish before the server stops anyway. What the journal
+/// get `shutdown.timeout` to finish before the server stops anyway. What the journal
 /// holds is always committed before the database closes.
 pub async fn serve(
     state: AppState,
@@ -128,7 +124,7 @@ pub async fn serve(
     let db = state.db.clone();
     let journal = state.executor.journal.clone();
     let streams = state.streams.clone();
-    let deadline = Duration::from_secs(state.config.shutdown.timeout_secs);
+    let deadline = state.config.shutdown.timeout;
     let stop = tokio_util::sync::CancellationToken::new();
     let worker = state.config.worker.enabled.then(|| {
         let (executor, owner) = (state.executor.clone(), state.instance_id.clone());

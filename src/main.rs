@@ -32,6 +32,11 @@ enum Command {
     Schema,
     /// Print the OpenAPI document.
     Openapi,
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Manage organisations.
     Orgs {
         #[command(subcommand)]
@@ -53,6 +58,13 @@ enum Command {
         #[arg(long)]
         cpu_seconds: u64,
     },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print every setting with its default and documentation, as TOML (the
+    /// committed `orchstack.example.toml`).
+    Defaults,
 }
 
 #[derive(Subcommand)]
@@ -112,9 +124,25 @@ fn main() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = Config::load(cli.config.as_deref())?;
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(config).await,
+    // The defaults are printed whatever the file and environment say.
+    if let Some(Command::Config {
+        command: ConfigCommand::Defaults,
+    }) = cli.command
+    {
+        print!("{}", orchstack::config::example_toml());
+        return Ok(());
+    }
+    let loaded = Config::load_noted(cli.config.as_deref())?;
+    let config = loaded.config;
+    let command = cli.command.unwrap_or(Command::Serve);
+    if !matches!(command, Command::Serve) {
+        for note in &loaded.notes {
+            eprintln!("warning: {note}");
+        }
+    }
+    match command {
+        Command::Serve => serve(config, &loaded.notes).await,
+        Command::Config { .. } => anyhow::bail!("config defaults runs before this"),
         Command::Schema => {
             print!("{}", orchstack::graphql::sdl());
             Ok(())
@@ -165,8 +193,11 @@ async fn ready_db(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection
     Ok(db)
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(config: Config, notes: &[String]) -> anyhow::Result<()> {
     orchstack::telemetry::init(&config.log);
+    for note in notes {
+        tracing::warn!("{note}");
+    }
     let listener = tokio::net::TcpListener::bind(&config.listen).await?;
     let built = orchstack::build(config).await?;
     if let Some(key) = &built.generated_key {

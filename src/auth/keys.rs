@@ -22,15 +22,7 @@ pub fn hash(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
-/// Whether a string has the shape of an OrchStack key.
-pub fn looks_like_key(key: &str) -> bool {
-    let body = key
-        .strip_prefix("os_live_")
-        .or_else(|| key.strip_prefix("os_test_"));
-    body.is_some_and(|b| {
-        b.len() >= 24 && b.len() <= 128 && b.bytes().all(|c| c.is_ascii_alphanumeric())
-    })
-}
+pub use crate::ids::looks_like_key;
 
 /// Whether a key is a test-mode key.
 pub fn is_test(key: &str) -> bool {

@@ -18,8 +18,8 @@ const CLAIM_BATCH: usize = 16;
 /// Runs the worker until `stop` is cancelled and in-flight runs are done (or the grace
 /// period passed).
 pub async fn run(executor: Executor, owner: String, config: WorkerConfig, stop: CancellationToken) {
-    let ttl = chrono::Duration::seconds(config.lease_ttl_secs as i64);
-    let poll = Duration::from_millis(config.poll_interval_ms);
+    let ttl = lease_ttl(&config);
+    let poll = config.poll_interval;
     let slots = Arc::new(Semaphore::new(config.concurrency));
     let mut running = JoinSet::new();
     let upkeep = tokio::spawn(upkeep(
@@ -70,7 +70,7 @@ pub async fn run(executor: Executor, owner: String, config: WorkerConfig, stop: 
             }
         }
     }
-    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let grace = config.shutdown_grace;
     if tokio::time::timeout(grace, async {
         while running.join_next().await.is_some() {}
     })
@@ -88,9 +88,10 @@ pub async fn run(executor: Executor, owner: String, config: WorkerConfig, stop: 
 
 /// Heartbeats for this instance's leases and the reaper for everyone's expired ones.
 async fn upkeep(executor: Executor, owner: String, config: WorkerConfig, stop: CancellationToken) {
-    let ttl = chrono::Duration::seconds(config.lease_ttl_secs as i64);
-    let mut beat = tokio::time::interval(Duration::from_secs((config.lease_ttl_secs / 3).max(1)));
-    let mut reap = tokio::time::interval(Duration::from_secs(config.reap_interval_secs.max(1)));
+    let ttl = lease_ttl(&config);
+    let every = Duration::from_secs((config.lease_ttl.as_secs() / 3).max(1));
+    let mut beat = tokio::time::interval(every);
+    let mut reap = tokio::time::interval(config.reap_interval.max(Duration::from_secs(1)));
     loop {
         tokio::select! {
             _ = beat.tick() => {
@@ -106,4 +107,10 @@ async fn upkeep(executor: Executor, owner: String, config: WorkerConfig, stop: C
             _ = stop.cancelled() => break,
         }
     }
+}
+
+/// The lease TTL as the database's time arithmetic wants it (the configuration allows
+/// 1 s to 1 h, so it always fits).
+fn lease_ttl(config: &WorkerConfig) -> chrono::Duration {
+    chrono::Duration::from_std(config.lease_ttl).unwrap_or(chrono::Duration::hours(1))
 }

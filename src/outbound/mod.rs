@@ -105,7 +105,9 @@ pub struct Outbound {
 impl Outbound {
     /// Builds the client from its configuration (validated at boot).
     pub fn new(config: &OutboundConfig) -> anyhow::Result<Self> {
-        let guard = Arc::new(Guard::new(&config.allow).map_err(anyhow::Error::msg)?);
+        let guard =
+            Guard::new(&config.allow).map_err(|e| anyhow::anyhow!("outbound.allow: {e}"))?;
+        let guard = Arc::new(guard);
         let client = reqwest::Client::builder()
             .dns_resolver(Arc::new(GuardedResolver {
                 guard: guard.clone(),
@@ -119,7 +121,7 @@ impl Outbound {
             guard,
             client,
             max_response_bytes: config.max_response_bytes,
-            max_timeout: Duration::from_millis(config.max_timeout_ms),
+            max_timeout: config.max_timeout,
         })
     }
 

@@ -19,7 +19,7 @@ use entity::runs;
 use sea_orm::DatabaseConnection;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::sync::mpsc;
 
 /// Everything an executor needs; cheap to clone.
@@ -80,7 +80,7 @@ impl Executor {
             .await?;
         let started = Instant::now();
         let mut totals = Totals::default();
-        let limit = Duration::from_secs(self.config.runs.timeout_secs);
+        let limit = self.config.runs.timeout;
         let outcome = tokio::select! {
             biased;
             _ = cancel.cancelled() => Outcome::Cancelled,

@@ -109,14 +109,14 @@ impl Renderer {
         Ok(Self {
             fuel: config.fuel,
             max_output_bytes: config.max_output_bytes,
-            timeout: Duration::from_millis(config.timeout_ms),
+            timeout: config.timeout,
             slots: Arc::new(Semaphore::new(config.max_concurrent)),
             sandboxes: Arc::new(Semaphore::new(config.max_concurrent)),
             sandbox: Arc::new(sandbox::Sandbox {
                 exe,
                 max_memory_bytes: config.max_memory_bytes,
                 // The deadline kills the child first; this only backs it up.
-                cpu_seconds: config.timeout_ms.div_ceil(1000) + 1,
+                cpu_seconds: (config.timeout.as_millis() as u64).div_ceil(1000) + 1,
             }),
         })
     }

@@ -1,4 +1,4 @@
-//! Cancelling a running run waits briefly (`runs.cancel_wait_ms`) for it to end: the
+//! Cancelling a running run waits briefly (`runs.cancel_wait`) for it to end: the
 //! answer is its final state (200), or the run as it is when the wait ran out (REST
 //! 202; GraphQL returns it the same way).
 
@@ -44,12 +44,12 @@ async fn cancelling_a_running_run_answers_its_final_state() {
 }
 
 /// A run no executor on this instance ends (its worker is elsewhere, or slow to stop):
-/// the cancel waits `cancel_wait_ms`, then answers 202 with the run still running.
+/// the cancel waits `cancel_wait`, then answers 202 with the run still running.
 #[tokio::test]
 async fn a_run_still_going_after_the_cancel_wait_is_answered_202() {
     let s = TestServer::start_with(|c| {
         c.worker.enabled = false;
-        c.runs.cancel_wait_ms = 400;
+        c.runs.cancel_wait = Duration::from_millis(400);
     })
     .await;
     let api = s.api();
@@ -106,12 +106,12 @@ async fn a_run_still_going_after_the_cancel_wait_is_answered_202() {
     assert!(row.cancel_requested);
 }
 
-/// With `cancel_wait_ms = 0` a cancel answers at once, as before the wait existed.
+/// With `cancel_wait = "0s"` a cancel answers at once, as before the wait existed.
 #[tokio::test]
 async fn a_zero_cancel_wait_answers_at_once() {
     let s = TestServer::start_with(|c| {
         c.worker.enabled = false;
-        c.runs.cancel_wait_ms = 0;
+        c.runs.cancel_wait = Duration::ZERO;
     })
     .await;
     let api = s.api();

@@ -123,8 +123,8 @@ async fn writes_lost_past_the_lease_end_the_run_failed_with_storage_error() {
     // A 1 s lease: the journal gives up on a batch after 1 s of retries, well inside
     // the lock. The reaper stays out of the way, so the run's own ending is what counts.
     let server = TestServer::start_with(|c| {
-        c.worker.lease_ttl_secs = 1;
-        c.worker.reap_interval_secs = 3600;
+        c.worker.lease_ttl = Duration::from_secs(1);
+        c.worker.reap_interval = Duration::from_secs(3600);
     })
     .await;
     if server.state.config.is_postgres() {

@@ -250,7 +250,7 @@ async fn a_revoked_keys_open_websockets_close_4403_at_once() {
 /// created.
 #[tokio::test]
 async fn every_websocket_operation_checks_the_key_again() {
-    let s = TestServer::start_with(|c| c.auth_cache_ttl_secs = 1).await;
+    let s = TestServer::start_with(|c| c.auth_cache_ttl = Duration::from_secs(1)).await;
     let admin = s.api();
     let (id, secret) = new_key(&admin).await;
     let mut sockets = Vec::new();
@@ -324,7 +324,7 @@ async fn a_revocation_on_one_instance_ends_the_keys_streams_on_another() {
     let b = TestServer::start_with(move |c| {
         c.database_schema = schema;
         c.redis_url = Some(redis);
-        c.auth_cache_ttl_secs = 300;
+        c.auth_cache_ttl = Duration::from_secs(300);
     })
     .await;
     let (id, secret) = new_key(&a.api()).await;
@@ -507,7 +507,7 @@ async fn an_unauthenticated_15_mb_message_is_refused_not_echoed() {
 async fn shutdown_ends_every_stream_and_serve_returns_promptly() {
     let mut s = TestServer::start_with(|c| {
         c.worker.enabled = false;
-        c.shutdown.timeout_secs = 30;
+        c.shutdown.timeout = Duration::from_secs(30);
     })
     .await;
     let api = s.api();
@@ -541,7 +541,7 @@ async fn shutdown_ends_every_stream_and_serve_returns_promptly() {
 async fn shutdown_stops_at_its_deadline_when_a_request_does_not_end() {
     let mut s = TestServer::start_with(|c| {
         c.worker.enabled = false;
-        c.shutdown.timeout_secs = 1;
+        c.shutdown.timeout = Duration::from_secs(1);
     })
     .await;
     let api = s.api();

@@ -7,6 +7,7 @@ use crate::common::calls::trigger;
 use crate::common::run_support::*;
 use crate::common::*;
 use serde_json::{json, Value};
+use std::time::Duration;
 
 /// Triggers a run of an agent with these instructions and returns its failed body.
 async fn failed_run(api: &Api, instructions: &str) -> Value {
@@ -249,7 +250,7 @@ fn a_missing_sandbox_binary_or_a_tiny_memory_limit_is_refused_at_boot() {
 #[tokio::test]
 async fn a_sandboxed_render_past_the_deadline_fails_the_run() {
     // Starting a process alone takes longer than a millisecond.
-    let s = TestServer::start_with(|c| c.templates.timeout_ms = 1).await;
+    let s = TestServer::start_with(|c| c.templates.timeout = Duration::from_millis(1)).await;
     let body = failed_run(&s.api(), "{% if input %}{{ input }}{% endif %}").await;
     let message = body["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("did not render within 1 ms"), "{body}");

@@ -9,6 +9,8 @@ mod adapters;
 mod agents;
 mod auth;
 mod cancel_wait;
+mod config_boot;
+mod config_defaults;
 mod errors;
 mod graphql;
 mod graphql_http_audit;

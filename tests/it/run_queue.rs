@@ -79,8 +79,8 @@ async fn runs_claimed_together_keep_one_conversation_in_order() {
 async fn a_run_that_loses_its_lease_ends_once_and_others_lose_nothing() {
     let s = TestServer::start_with(|c| {
         // Heartbeats every 20 s: none renews the lease during the test.
-        c.worker.lease_ttl_secs = 60;
-        c.worker.reap_interval_secs = 1;
+        c.worker.lease_ttl = Duration::from_secs(60);
+        c.worker.reap_interval = Duration::from_secs(1);
     })
     .await;
     let api = s.api();
@@ -235,7 +235,7 @@ async fn without_redis_one_poll_serves_every_reader_of_a_run() {
     let _b = TestServer::start_with(move |c| {
         c.database_schema = schema;
         c.redis_url = None;
-        c.worker.poll_interval_ms = 50;
+        c.worker.poll_interval = Duration::from_millis(50);
     })
     .await;
     let expected = &one_step(3)[1..];
@@ -252,8 +252,8 @@ async fn without_redis_one_poll_serves_every_reader_of_a_run() {
 #[tokio::test]
 async fn heartbeats_keep_a_long_run_alive_past_its_lease_ttl() {
     let s = TestServer::start_with(|c| {
-        c.worker.lease_ttl_secs = 3; // a heartbeat every second
-        c.worker.reap_interval_secs = 1;
+        c.worker.lease_ttl = Duration::from_secs(3); // a heartbeat every second
+        c.worker.reap_interval = Duration::from_secs(1);
     })
     .await;
     let api = s.api();

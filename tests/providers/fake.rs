@@ -203,12 +203,12 @@ impl Drop for DropFlag {
 pub fn config(kind: &str, base: &str) -> ProviderConfig {
     ProviderConfig {
         api_key: Some("sk-test".into()),
-        connect_timeout_ms: 1_000,
-        idle_timeout_ms: 2_000,
+        connect_timeout: Duration::from_millis(1_000),
+        idle_timeout: Duration::from_millis(2_000),
         max_retries: 2,
-        retry_base_delay_ms: 1,
-        retry_max_delay_ms: 5,
-        max_retry_after_ms: 150,
+        retry_base_delay: Duration::from_millis(1),
+        retry_max_delay: Duration::from_millis(5),
+        max_retry_after: Duration::from_millis(150),
         ..ProviderConfig::new(kind, base)
     }
 }

@@ -86,7 +86,7 @@ fn config_defaults_and_redaction() {
         serde_json::from_value(json!({"base_url": "http://localhost:11434/v1"})).unwrap();
     assert_eq!(cfg.kind, "openai");
     assert_eq!(cfg.api_key, None);
-    assert!(cfg.connect_timeout_ms > 0 && cfg.idle_timeout_ms > 0);
+    assert!(!cfg.connect_timeout.is_zero() && !cfg.idle_timeout.is_zero());
     assert_eq!(cfg.max_retries, ProviderConfig::default().max_retries);
 
     let defaults = default_provider_configs();

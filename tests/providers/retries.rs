@@ -98,8 +98,11 @@ async fn client_errors_are_not_retried() {
 async fn stalled_stream_times_out() {
     let fake = Fake::start(|_| Reply::Stream(vec![token("first"), Part::Hang])).await;
     let started = Instant::now();
-    let (result, events) =
-        collect(provider(&fake, |c| c.idle_timeout_ms = 300), request("hi")).await;
+    let (result, events) = collect(
+        provider(&fake, |c| c.idle_timeout = Duration::from_millis(300)),
+        request("hi"),
+    )
+    .await;
     let waited = started.elapsed();
     assert_eq!(result.unwrap_err().code, "timeout");
     assert_eq!(events, vec![StreamEvent::Token("first".into())]);
@@ -132,8 +135,11 @@ async fn a_slow_but_steady_stream_does_not_time_out() {
         ])
     })
     .await;
-    let (result, events) =
-        collect(provider(&fake, |c| c.idle_timeout_ms = 250), request("hi")).await;
+    let (result, events) = collect(
+        provider(&fake, |c| c.idle_timeout = Duration::from_millis(250)),
+        request("hi"),
+    )
+    .await;
     result.unwrap();
     assert_eq!(text(&events), "abc");
 }
@@ -144,8 +150,8 @@ async fn no_response_headers_times_out() {
     let started = Instant::now();
     let (result, _) = collect(
         provider(&fake, |c| {
-            c.idle_timeout_ms = 200;
-            c.connect_timeout_ms = 100;
+            c.idle_timeout = Duration::from_millis(200);
+            c.connect_timeout = Duration::from_millis(100);
         }),
         request("hi"),
     )
@@ -157,7 +163,7 @@ async fn no_response_headers_times_out() {
 #[tokio::test]
 async fn dropping_the_receiver_stops_the_stream_and_closes_the_connection() {
     let fake = Fake::start(|_| Reply::Stream(vec![token("one"), Part::PingEvery(20)])).await;
-    let provider = provider(&fake, |c| c.idle_timeout_ms = 10_000);
+    let provider = provider(&fake, |c| c.idle_timeout = Duration::from_millis(10_000));
     let (tx, mut rx) = mpsc::channel(8);
     let task = tokio::spawn(async move { provider.stream(request("hi"), tx).await });
     assert_eq!(rx.recv().await, Some(StreamEvent::Token("one".into())));

@@ -150,7 +150,7 @@ fn success(gen: &mut Gen, route: &CompiledRoute) -> Map<String, Value> {
         let description = if route.op.variable("input").is_some() {
             "The run has not ended: `\"mode\": \"async\"` answers at once (`queued`); otherwise the wait limit passed (`running`). Follow it with `GET /v1/runs/{id}` or its events."
         } else {
-            "The run has not ended within the server's wait (`runs.cancel_wait_ms`); it stops within moments. Follow it with `GET /v1/runs/{id}`."
+            "The run has not ended within the server's wait (`runs.cancel_wait`); it stops within moments. Follow it with `GET /v1/runs/{id}`."
         };
         let example = examples::response(def.operation, 202);
         out.insert(

@@ -2,9 +2,9 @@
 //! sending with status classification, and a server-sent-event reader with an idle
 //! timeout between chunks.
 
-use super::config::ProviderConfig;
 use super::retry::Failure;
 use super::ProviderError;
+use crate::config::ProviderConfig;
 use eventsource_stream::{Event, EventStreamError, Eventsource};
 use futures::{Stream, StreamExt};
 use reqwest::header::HeaderMap;
@@ -30,7 +30,7 @@ impl Http {
     /// A client with the provider's connect timeout.
     pub fn new(name: &str, cfg: &ProviderConfig) -> Result<Self, String> {
         let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_millis(cfg.connect_timeout_ms))
+            .connect_timeout(cfg.connect_timeout)
             .user_agent(concat!("orchstack/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("provider `{name}`: cannot build HTTP client: {e}"))?;
@@ -44,7 +44,7 @@ impl Http {
 
     /// Gap allowed between two chunks.
     pub fn idle(&self) -> Duration {
-        Duration::from_millis(self.cfg.idle_timeout_ms)
+        self.cfg.idle_timeout
     }
 
     /// POSTs `body` as JSON to `{base}{path}` and returns the response once its status
@@ -59,7 +59,7 @@ impl Http {
         let url = format!("{}{path}", self.base);
         let send = self.client.post(&url).headers(headers).json(body).send();
         // Headers must come within the connect timeout plus one idle gap.
-        let wait = Duration::from_millis(self.cfg.connect_timeout_ms) + self.idle();
+        let wait = self.cfg.connect_timeout + self.idle();
         let resp = match tokio::time::timeout(wait, send).await {
             Err(_) => {
                 return Err(Failure::fatal(ProviderError::new(
@@ -144,7 +144,7 @@ impl Http {
         Events {
             inner: Box::pin(timed.eventsource()),
             name: self.name.clone(),
-            idle_ms: self.cfg.idle_timeout_ms,
+            idle_ms: self.cfg.idle_timeout.as_millis(),
         }
     }
 }
@@ -162,7 +162,7 @@ type EventResult = Result<Event, EventStreamError<ChunkError>>;
 pub(crate) struct Events {
     inner: Pin<Box<dyn Stream<Item = EventResult> + Send>>,
     name: String,
-    idle_ms: u64,
+    idle_ms: u128,
 }
 
 impl Events {

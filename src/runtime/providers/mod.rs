@@ -15,13 +15,14 @@
 //! (a retry after that would duplicate tokens).
 
 mod anthropic;
-mod config;
 mod http;
 pub mod mock;
 mod openai;
 mod retry;
 
-pub use config::{default_provider_configs, ProviderConfig, ANTHROPIC_BASE_URL, OPENAI_BASE_URL};
+pub use crate::config::providers::{
+    default_provider_configs, ProviderConfig, ANTHROPIC_BASE_URL, OPENAI_BASE_URL,
+};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -1,8 +1,8 @@
 //! Retrying a model call: exponential backoff with jitter (backon), `Retry-After`
 //! honoured up to a cap, and never once the caller has been sent an event.
 
-use super::config::ProviderConfig;
 use super::ProviderError;
+use crate::config::ProviderConfig;
 use backon::{ExponentialBuilder, Retryable};
 use std::future::Future;
 use std::time::Duration;
@@ -41,13 +41,11 @@ where
     Fut: Future<Output = Result<(), Failure>>,
 {
     let backoff = ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(cfg.retry_base_delay_ms))
-        .with_max_delay(Duration::from_millis(
-            cfg.retry_max_delay_ms.max(cfg.retry_base_delay_ms),
-        ))
+        .with_min_delay(cfg.retry_base_delay)
+        .with_max_delay(cfg.retry_max_delay.max(cfg.retry_base_delay))
         .with_max_times(cfg.max_retries as usize)
         .with_jitter();
-    let cap = Duration::from_millis(cfg.max_retry_after_ms);
+    let cap = cfg.max_retry_after;
     let mut attempts = 0u32;
     let result = (|| {
         attempts += 1;

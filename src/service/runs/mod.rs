@@ -26,7 +26,6 @@ use sea_orm::{
     QueryOrder, Set, TransactionTrait, TryIntoModel,
 };
 use serde_json::{json, Value};
-use std::time::Duration;
 
 /// Largest run input, in characters.
 pub const MAX_INPUT: usize = 100_000;
@@ -349,13 +348,13 @@ pub async fn steps(db: &impl ConnectionTrait, run: &Model) -> AppResult<Vec<run_
 }
 
 /// Cancels a run: a queued run ends at once; a running one is told to stop (its
-/// executor ends it `cancelled` within moments), and the answer waits up to `runs.cancel_wait_ms` for
+/// executor ends it `cancelled` within moments), and the answer waits up to `runs.cancel_wait` for
 /// that end, so a caller usually gets the final state rather than `running`. A run
 /// still going after that is returned as it is (REST answers it with 202). A finished
 /// run is a `conflict`.
 pub async fn cancel(s: &crate::service::Services, p: &Principal, id: &str) -> AppResult<Model> {
     let (db, bus) = (&s.db, &s.bus);
-    let wait = Duration::from_millis(s.config.runs.cancel_wait_ms);
+    let wait = s.config.runs.cancel_wait;
     p.require(Scope::RunsWrite)?;
     let run = find(db, p, id).await?;
     if !ACTIVE.contains(&run.status.as_str()) {

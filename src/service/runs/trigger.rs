@@ -7,12 +7,11 @@ use crate::error::AppResult;
 use crate::events::reader::EndWatch;
 use crate::service::Services;
 use entity::runs::Model;
-use std::time::Duration;
 
 /// Whether a trigger waits for the run to end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Wait {
-    /// Wait for the run to end, up to `runs.wait_timeout_secs`, and answer with the run
+    /// Wait for the run to end, up to `runs.wait_timeout`, and answer with the run
     /// as it is then (still `running` if the limit passed).
     #[default]
     Sync,
@@ -38,7 +37,7 @@ pub async fn trigger(
         .clone();
     let watch = EndWatch::new(&s.bus, &id);
     let run = create(&s.db, &s.bus, &s.journal, p, agent_id, req).await?;
-    let limit = Duration::from_secs(s.config.runs.wait_timeout_secs);
+    let limit = s.config.runs.wait_timeout;
     // After the limit the answer is the run as it is then.
     let _ = tokio::time::timeout(limit, watch.ended(&s.db, &s.bus)).await;
     find(&s.db, p, &run.id).await

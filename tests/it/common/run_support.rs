@@ -157,12 +157,12 @@ pub(crate) fn calls(calls: &[(&str, &str, &[&str])]) -> Reply {
 /// Provider `fake`: the OpenAI format at `url/v1`, with test-sized timeouts and backoff.
 pub(crate) fn fake_provider(url: &str) -> ProviderConfig {
     ProviderConfig {
-        connect_timeout_ms: 1_000,
-        idle_timeout_ms: 2_000,
+        connect_timeout: Duration::from_millis(1_000),
+        idle_timeout: Duration::from_millis(2_000),
         max_retries: 1,
-        retry_base_delay_ms: 1,
-        retry_max_delay_ms: 5,
-        max_retry_after_ms: 50,
+        retry_base_delay: Duration::from_millis(1),
+        retry_max_delay: Duration::from_millis(5),
+        max_retry_after: Duration::from_millis(50),
         ..ProviderConfig::new("openai", &format!("{url}/v1"))
     }
 }

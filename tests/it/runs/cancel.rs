@@ -150,7 +150,7 @@ async fn cancelling_a_queued_run_ends_it_at_once_and_cancel_run_works_in_graphql
 
 #[tokio::test]
 async fn a_run_over_the_time_limit_fails_with_timeout() {
-    let s = TestServer::start_with(|c| c.runs.timeout_secs = 1).await;
+    let s = TestServer::start_with(|c| c.runs.timeout = Duration::from_secs(1)).await;
     let api = s.api();
     let agent = agent(&api, "mock/echo", slow(1_000)).await;
     let t0 = Instant::now();

@@ -21,7 +21,7 @@ async fn without_redis_a_run_executed_by_another_instance_is_followed_and_cancel
     );
     let b = TestServer::start_with(|c| {
         c.redis_url = None;
-        c.worker.poll_interval_ms = 50;
+        c.worker.poll_interval = Duration::from_millis(50);
     })
     .await;
     let schema = b.state.config.database_schema.clone();
@@ -29,7 +29,7 @@ async fn without_redis_a_run_executed_by_another_instance_is_followed_and_cancel
         c.database_schema = schema; // B's database
         c.redis_url = None;
         c.worker.enabled = false;
-        c.runs.wait_timeout_secs = 4;
+        c.runs.wait_timeout = Duration::from_secs(4);
     })
     .await;
     let api = a.api_with(Some(&b.admin_key));

@@ -7,13 +7,14 @@ use crate::common::*;
 use orchstack::runtime::providers::ProviderConfig;
 use reqwest::Method;
 use serde_json::{json, Value};
+use std::time::Duration;
 
 #[tokio::test]
 async fn run_lists_filter_sort_and_page() {
     let nowhere = unreachable_url().await;
     let s = TestServer::start_with(|c| {
         let provider = ProviderConfig {
-            connect_timeout_ms: 500,
+            connect_timeout: Duration::from_millis(500),
             max_retries: 0,
             ..ProviderConfig::new("openai", &nowhere)
         };

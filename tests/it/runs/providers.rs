@@ -372,7 +372,7 @@ async fn test_keys_run_on_the_mock_provider_whatever_the_agent_says() {
     let nowhere = unreachable_url().await;
     let s = TestServer::start_with(|c| {
         let provider = ProviderConfig {
-            connect_timeout_ms: 500,
+            connect_timeout: Duration::from_millis(500),
             max_retries: 0,
             ..ProviderConfig::new("openai", &nowhere)
         };

@@ -118,7 +118,7 @@ async fn async_mode_answers_202_queued_and_the_run_completes_with_its_trace() {
 
 #[tokio::test]
 async fn sync_run_that_outlasts_the_wait_answers_202_running_and_completes_later() {
-    let s = TestServer::start_with(|c| c.runs.wait_timeout_secs = 1).await;
+    let s = TestServer::start_with(|c| c.runs.wait_timeout = Duration::from_secs(1)).await;
     let api = s.api();
     let agent = agent(&api, "mock/echo", slow(150)).await;
     let input = words(12); // ~1.65 s

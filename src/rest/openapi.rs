@@ -3,8 +3,7 @@
 
 use super::table::Shape;
 use super::types::{named, snake, Types};
-use super::{CompiledRoute, RestApi};
-use crate::state::AppState;
+use super::{CompiledRoute, RestApi, RestState};
 use async_graphql::parser::types::{BaseType, Selection, SelectionSet, Type};
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -12,7 +11,7 @@ use http::header;
 use serde_json::{json, Map, Value};
 
 /// `GET /openapi.json`.
-pub async fn serve(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn serve(State(state): State<RestState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/json")],
         state.rest.openapi.clone(),

@@ -77,7 +77,7 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
         templates: templates::Renderer::new(&config.templates)?,
         config: config.clone(),
         journal: journal.clone(),
-        versions: service::agents::versions::cache(),
+        versions: runtime::versions::cache(),
     };
     let agent_rules = service::agents::AgentRules {
         outbound,

@@ -40,7 +40,7 @@ pub struct Executor {
     /// Where runs' events, steps and endings are written.
     pub journal: Journal,
     /// Agent versions (immutable, so cached without expiry).
-    pub versions: crate::service::agents::versions::VersionCache,
+    pub versions: super::versions::VersionCache,
 }
 
 impl Executor {
@@ -114,13 +114,9 @@ impl Executor {
         log: &mut RunJournal,
         totals: &mut Totals,
     ) -> AppResult<Outcome> {
-        let snap = crate::service::agents::versions::snapshot(
-            &self.db,
-            &self.versions,
-            &run.agent_id,
-            run.agent_version,
-        )
-        .await?;
+        let snap =
+            super::versions::snapshot(&self.db, &self.versions, &run.agent_id, run.agent_version)
+                .await?;
         let snap = &*snap;
         let model = snap["model"].as_str().unwrap_or_default().to_owned();
         let (provider, model_name) = match self.providers.resolve(&model, run.test_mode) {

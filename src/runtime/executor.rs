@@ -3,7 +3,7 @@
 //! every token into the run's event log, and it always ends the run: `completed`,
 //! `failed` (with `error.code`) or `cancelled`.
 
-use super::finish::{watch_cancel, Outcome, Totals};
+use super::finish::{finish, watch_cancel, Outcome, Totals};
 use super::prompt;
 use super::providers::{ChatRequest, Message, Providers, StreamEvent, ToolCall};
 use super::steps::{NewStep, Step, StepResult};
@@ -92,8 +92,7 @@ impl Executor {
         if let Some(w) = watcher {
             w.abort();
         }
-        self.finish(run, owner, &mut log, outcome, totals, started.elapsed())
-            .await
+        finish(run, owner, &mut log, outcome, totals, started.elapsed()).await
     }
 
     async fn run_loop(

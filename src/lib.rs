@@ -73,7 +73,7 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
         templates: templates::Renderer::new(&config.templates)?,
         config: config.clone(),
         journal: journal.clone(),
-        versions: service::agents::versions::cache(),
+        versions: runtime::versions::cache(),
     };
     let agent_rules = service::agents::AgentRules {
         outbound,
@@ -107,9 +107,34 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
     })
 }
 
-/// The complete HTTP surface.
+/// The complete HTTP surface. Assembled here, at the root, because it is the one place
+/// that knows every API (GraphQL, REST, health); each handler takes only its own part of
+/// the state (see `state.rs`).
 pub fn router(state: AppState) -> axum::Router {
-    http::router(state)
+    use axum::middleware::from_fn_with_state;
+    use axum::routing::{get, post};
+    use http::auth::{require_principal, Gate};
+    let gate = Gate::new(state.auth.clone());
+    let graphql = axum::Router::new()
+        .route(
+            "/graphql",
+            get(graphql::http::get).post(graphql::http::post),
+        )
+        .route("/graphql/stream", post(graphql::sse::handler))
+        .route_layer(from_fn_with_state(
+            gate.clone().refusing_with(graphql::http::refuse),
+            require_principal,
+        ));
+    let rest = rest::routes(&state.rest).route_layer(from_fn_with_state(gate, require_principal));
+    let routes = axum::Router::new()
+        .merge(graphql)
+        .merge(rest)
+        // Authenticated in `connection_init`, not by header.
+        .route("/graphql/ws", get(graphql::ws::handler))
+        .route("/healthz", get(http::health::healthz))
+        .route("/readyz", get(http::health::readyz))
+        .route("/openapi.json", get(rest::openapi::serve));
+    http::layers(routes).with_state(state)
 }
 
 /// Serves until `shutdown` resolves. Then every stream ends (a final SSE event, a

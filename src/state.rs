@@ -2,8 +2,11 @@
 
 use crate::auth::Authenticator;
 use crate::config::Config;
+use crate::graphql::http::GraphqlState;
 use crate::graphql::AppSchema;
-use crate::rest::RestApi;
+use crate::http::health::HealthState;
+use crate::rest::{RestApi, RestState};
+use axum::extract::FromRef;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 
@@ -30,4 +33,37 @@ pub struct AppState {
     pub streams: crate::http::streams::Streams,
     /// This instance's id (the owner of its leases).
     pub instance_id: String,
+}
+
+// Each API's handlers take only their part of the state; these say how to cut it out.
+// They live here, at the root, so no API module needs to know `AppState`.
+
+impl FromRef<AppState> for GraphqlState {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            schema: state.schema.clone(),
+            auth: state.auth.clone(),
+            streams: state.streams.clone(),
+            config: state.config.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for RestState {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            schema: state.schema.clone(),
+            rest: state.rest.clone(),
+            streams: state.streams.clone(),
+            config: state.config.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for HealthState {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            db: state.db.clone(),
+        }
+    }
 }

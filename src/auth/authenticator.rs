@@ -3,9 +3,8 @@
 //! one through the bus) evicts at once and is remembered for longer than an entry can
 //! live, so a verification that raced the revocation cannot put the key back.
 
-use super::{keys, Principal};
+use super::{keys, store, Principal};
 use crate::error::{AppError, AppResult};
-use crate::service;
 use chrono::Utc;
 use moka::sync::Cache;
 use sea_orm::DatabaseConnection;
@@ -71,7 +70,7 @@ impl Authenticator {
         let entry = match self.cache.get(&hash) {
             Some(entry) => entry,
             None => {
-                let principal = service::api_keys::principal_for_hash(&self.db, &hash)
+                let principal = store::principal_for_hash(&self.db, &hash)
                     .await?
                     .ok_or_else(|| {
                         AppError::Unauthenticated("invalid or revoked API key".into())
@@ -128,7 +127,7 @@ impl Authenticator {
         let db = self.db.clone();
         let key_id = entry.principal.key_id.clone();
         tokio::spawn(async move {
-            if let Err(err) = service::api_keys::touch(&db, &key_id).await {
+            if let Err(err) = store::touch(&db, &key_id).await {
                 tracing::warn!(error = %err, key_id, "could not record API key use");
             }
         });

@@ -1,8 +1,8 @@
 //! The authenticated caller that every service function acts for.
 
 use super::scopes::Scope;
+use super::tier::Tier;
 use crate::error::{AppError, AppResult};
-use crate::service::orgs::Tier;
 
 /// Who is calling, for which organisation, with which scopes.
 #[derive(Debug, Clone)]

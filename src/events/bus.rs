@@ -4,7 +4,7 @@
 //! Events are published only after they are stored, so a reader that replays the log
 //! and then follows the bus never sees a gap it cannot fill from the database.
 
-use super::redis::Message;
+use super::transport::{Message, Transport};
 use super::RunEvent;
 use entity::runs;
 use std::collections::HashMap;
@@ -115,7 +115,7 @@ impl<T: Clone> Drop for Subscription<T> {
 
 /// The bus shared by the API and the workers of one instance.
 pub struct Bus {
-    remote: std::sync::OnceLock<super::redis::Remote>,
+    remote: std::sync::OnceLock<Box<dyn Transport>>,
     runs: Topics<Arc<RunEvent>>,
     orgs: Topics<Arc<runs::Model>>,
     cancels: Mutex<HashMap<String, CancellationToken>>,
@@ -153,7 +153,7 @@ impl Bus {
         self.runs.subscribe(run_id)
     }
 
-    /// Publishes a stored event (here and, with Redis, on every instance).
+    /// Publishes a stored event (here and, when shared, on every instance).
     pub fn publish_event(&self, event: Arc<RunEvent>) {
         if let Some(remote) = self.remote.get() {
             remote.send(Message::Event((*event).clone()));
@@ -186,8 +186,8 @@ impl Bus {
     }
 
     /// Carries everything published from now on to the other instances too.
-    pub fn set_remote(&self, remote: super::redis::Remote) {
-        let _ = self.remote.set(remote);
+    pub fn set_remote(&self, remote: impl Transport + 'static) {
+        let _ = self.remote.set(Box::new(remote));
     }
 
     /// Whether other instances hear what this one publishes.
@@ -239,7 +239,7 @@ impl Bus {
         self.orgs.publish(&run.org_id.clone(), Arc::new(run));
     }
 
-    /// Wakes a worker (here or, with Redis, anywhere): a run was queued.
+    /// Wakes a worker (here or, when shared, anywhere): a run was queued.
     pub fn notify_work(&self) {
         if let Some(remote) = self.remote.get() {
             remote.send(Message::Work);

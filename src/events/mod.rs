@@ -6,6 +6,7 @@ pub mod journal;
 pub mod log;
 pub mod reader;
 pub mod redis;
+pub mod transport;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

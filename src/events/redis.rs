@@ -5,8 +5,7 @@
 //! then, so a lost message delays an event but never drops it.
 
 use super::bus::Bus;
-use super::RunEvent;
-use entity::runs;
+use super::transport::{Message, Transport};
 use futures::StreamExt;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
@@ -16,22 +15,6 @@ use std::time::Duration;
 /// The one channel all instances share.
 const CHANNEL: &str = "orchstack:bus";
 
-/// What crosses between instances.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "k", content = "p", rename_all = "snake_case")]
-pub enum Message {
-    /// A stored run event.
-    Event(RunEvent),
-    /// A run's new state.
-    Run(Box<runs::Model>),
-    /// Stop a run (its executor may be on any instance).
-    Cancel(String),
-    /// A run was queued.
-    Work,
-    /// An API key was revoked: refuse it and end its streams (by key id).
-    Revoke(String),
-}
-
 #[derive(Serialize, Deserialize)]
 struct Envelope {
     /// The sending instance (it has delivered locally already).
@@ -40,15 +23,15 @@ struct Envelope {
     message: Message,
 }
 
-/// The publishing side.
+/// The publishing side: the bus's [`Transport`] over Redis.
 pub struct Remote {
     conn: ConnectionManager,
     instance: String,
 }
 
-impl Remote {
+impl Transport for Remote {
     /// Publishes to the other instances, off the caller's path.
-    pub fn send(&self, message: Message) {
+    fn send(&self, message: Message) {
         let payload = match serde_json::to_string(&Envelope {
             from: self.instance.clone(),
             message,

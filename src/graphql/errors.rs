@@ -2,8 +2,8 @@
 //! Errors raised as [`AppError`] carry their code (upper case) and field errors;
 //! internal errors are logged here and replaced by an opaque message with the request id.
 
-use super::RequestId;
 use crate::error::AppError;
+use crate::http::request_id::RequestId;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe,
 };

@@ -2,8 +2,11 @@
 //! `application/graphql-response+json` and `application/json`, the spec's status codes,
 //! and no mutations over GET (405).
 
+use super::AppSchema;
+use crate::auth::Authenticator;
+use crate::config::Config;
 use crate::error::AppError;
-use crate::state::AppState;
+use crate::http::streams::Streams;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
 };
@@ -13,9 +16,24 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json; charset=utf-8";
 const JSON: &str = "application/json; charset=utf-8";
+
+/// What the GraphQL handlers (HTTP, SSE, WebSocket) need, extracted from the
+/// application's state by `FromRef`.
+#[derive(Clone)]
+pub struct GraphqlState {
+    /// The executable schema.
+    pub schema: AppSchema,
+    /// Key verification (WebSockets authenticate in `connection_init`).
+    pub auth: Authenticator,
+    /// Open streams: caps, revocation and shutdown.
+    pub streams: Streams,
+    /// The configuration (body limit).
+    pub config: Arc<Config>,
+}
 
 /// The response media type the client accepts.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -118,6 +136,17 @@ pub fn error_response(req: &Request, status: StatusCode, err: &AppError) -> Resp
         .into_response()
 }
 
+/// How the auth layer refuses a GraphQL request: a GraphQL error body, with the
+/// `WWW-Authenticate` challenge the problem+json response would have carried.
+pub fn refuse(req: &Request, err: AppError) -> Response {
+    let mut res = error_response(req, err.status(), &err);
+    if let Some(v) = err.into_response().headers().get(header::WWW_AUTHENTICATE) {
+        res.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, v.clone());
+    }
+    res
+}
+
 fn reply(media: Media, status: StatusCode, body: Value) -> Response {
     (
         status,
@@ -136,7 +165,7 @@ fn request_error(media: Media, status: StatusCode, code: &str, message: &str) ->
 }
 
 /// `GET /graphql?query=...` (queries only).
-pub async fn get(State(state): State<AppState>, req: Request) -> Response {
+pub async fn get(State(state): State<GraphqlState>, req: Request) -> Response {
     let Some(media) = negotiate(req.headers()) else {
         return not_acceptable();
     };
@@ -148,7 +177,7 @@ pub async fn get(State(state): State<AppState>, req: Request) -> Response {
 }
 
 /// `POST /graphql` with an `application/json` body.
-pub async fn post(State(state): State<AppState>, req: Request) -> Response {
+pub async fn post(State(state): State<GraphqlState>, req: Request) -> Response {
     let Some(media) = negotiate(req.headers()) else {
         return not_acceptable();
     };
@@ -210,7 +239,7 @@ fn not_acceptable() -> Response {
 }
 
 async fn execute(
-    state: &AppState,
+    state: &GraphqlState,
     req: Request,
     params: Params,
     media: Media,

@@ -44,10 +44,6 @@ pub struct Mutation(
 /// The executable schema.
 pub type AppSchema = Schema<Query, Mutation, subscriptions::Subscription>;
 
-/// The id of the HTTP request a GraphQL request came in on (for error messages).
-#[derive(Clone, Debug)]
-pub struct RequestId(pub String);
-
 /// Builds the schema with its limits; `db` and `auth` are available to resolvers.
 pub fn schema_builder(
     config: &Config,
@@ -90,7 +86,7 @@ pub fn with_caller(
     if let Some(p) = ext.get::<Arc<Principal>>() {
         gql = gql.data(p.clone());
     }
-    if let Some(id) = ext.get::<RequestId>() {
+    if let Some(id) = ext.get::<crate::http::request_id::RequestId>() {
         gql = gql.data(id.clone());
     }
     gql

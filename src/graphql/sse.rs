@@ -3,8 +3,8 @@
 //! and the stream ends with `complete`. A stream whose key is revoked, or whose server is
 //! shutting down, gets a last `next` with the error (`extensions.code`) before `complete`.
 
+use super::http::GraphqlState;
 use crate::http::streams::End;
-use crate::state::AppState;
 use async_graphql::{Request as GqlRequest, Variables};
 use axum::extract::{Request, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -15,7 +15,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 /// Executes one operation and streams its results.
-pub async fn handler(State(state): State<AppState>, req: Request) -> Response {
+pub async fn handler(State(state): State<GraphqlState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let bytes = match crate::http::body::read(body, state.config.body_limit_bytes).await {
         Ok(b) => b,

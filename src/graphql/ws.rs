@@ -11,11 +11,11 @@
 //! stream under the per-key caps (close 4429 beyond them); a revoked key's socket closes
 //! with 4403, a shutdown closes every socket with 1001.
 
-use super::RequestId;
+use super::http::GraphqlState;
 use crate::auth::{Authenticator, Principal};
 use crate::error::AppError;
+use crate::http::request_id::RequestId;
 use crate::http::streams::{End, StreamGuard};
-use crate::state::AppState;
 use async_graphql::{Request as GqlRequest, Variables};
 use async_graphql_axum::GraphQLProtocol;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -37,7 +37,7 @@ pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
 /// Upgrades to a GraphQL WebSocket.
 pub async fn handler(
-    State(state): State<AppState>,
+    State(state): State<GraphqlState>,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
@@ -79,7 +79,7 @@ async fn authenticate(
 /// even before the revocation reaches this socket) and a place under the stream caps.
 /// `Err` is the close code and reason.
 pub(super) async fn admit(
-    state: &AppState,
+    state: &GraphqlState,
     header: Option<&str>,
 ) -> Result<(Arc<Principal>, StreamGuard), (u16, String)> {
     let principal = authenticate(&state.auth, header)
@@ -136,7 +136,7 @@ enum Out {
 
 /// One `graphql-transport-ws` connection.
 struct Connection {
-    state: AppState,
+    state: GraphqlState,
     principal: Option<Arc<Principal>>,
     /// The `connection_init` credentials, verified again for every operation.
     credentials: Option<String>,
@@ -151,7 +151,7 @@ struct Connection {
 }
 
 impl Connection {
-    fn new(state: AppState) -> Self {
+    fn new(state: GraphqlState) -> Self {
         Self {
             watch: state.streams.watch_anonymous(),
             state,

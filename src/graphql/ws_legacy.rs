@@ -5,9 +5,9 @@
 //! the server shuts down (1001), and a close frame for a message over the size cap
 //! (1009). async-graphql reads and writes through channels; this task owns the socket.
 
+use super::http::GraphqlState;
 use super::ws::{admit, close_for_read_error, closed_by, credentials, INIT_TIMEOUT};
 use crate::http::streams::StreamGuard;
-use crate::state::AppState;
 use async_graphql::{Data, Executor, Request, Response};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -44,7 +44,7 @@ impl Session {
 }
 
 /// Serves one legacy `graphql-ws` connection.
-pub async fn serve(state: AppState, socket: WebSocket, protocol: GraphQLProtocol) {
+pub async fn serve(state: GraphqlState, socket: WebSocket, protocol: GraphQLProtocol) {
     let (mut sink, mut incoming) = socket.split();
     let (control_tx, mut control) = mpsc::unbounded_channel();
     let session = Arc::new(Session {
@@ -151,7 +151,7 @@ pub async fn serve(state: AppState, socket: WebSocket, protocol: GraphQLProtocol
 /// Executes the connection's operations on the schema, each admitted first.
 #[derive(Clone)]
 struct Operations {
-    state: AppState,
+    state: GraphqlState,
     session: Arc<Session>,
 }
 

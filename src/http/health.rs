@@ -1,11 +1,18 @@
 //! Liveness and readiness.
 
-use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::Json;
 use http::StatusCode;
+use sea_orm::DatabaseConnection;
 use serde_json::json;
+
+/// What the health routes need.
+#[derive(Clone)]
+pub struct HealthState {
+    /// The database whose answer makes the process ready.
+    pub db: DatabaseConnection,
+}
 
 /// The process is up.
 pub async fn healthz() -> impl IntoResponse {
@@ -13,7 +20,7 @@ pub async fn healthz() -> impl IntoResponse {
 }
 
 /// The process can serve: its database answers.
-pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn readyz(State(state): State<HealthState>) -> impl IntoResponse {
     match state.db.ping().await {
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Err(err) => {

@@ -11,6 +11,12 @@ use tracing::Span;
 /// `x-request-id`.
 pub static HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The id of the HTTP request being handled, in its extensions (for error messages: a
+/// GraphQL request carries it into its data, so a subscription on a WebSocket task can
+/// still cite it).
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
 tokio::task_local! {
     static CURRENT: String;
 }
@@ -33,8 +39,7 @@ pub async fn assign(mut req: Request, next: Next) -> Response {
         .get(&HEADER)
         .and_then(acceptable)
         .unwrap_or_else(|| crate::ids::new_id("req"));
-    req.extensions_mut()
-        .insert(crate::graphql::RequestId(id.clone()));
+    req.extensions_mut().insert(RequestId(id.clone()));
     let mut res = CURRENT.scope(id.clone(), next.run(req)).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(HEADER.clone(), v);
@@ -46,7 +51,7 @@ pub async fn assign(mut req: Request, next: Next) -> Response {
 pub fn span(req: &Request) -> Span {
     let id = req
         .extensions()
-        .get::<crate::graphql::RequestId>()
+        .get::<RequestId>()
         .map(|r| r.0.as_str())
         .unwrap_or("");
     tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())

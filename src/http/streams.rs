@@ -306,7 +306,7 @@ impl Drop for StreamGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::orgs::Tier;
+    use crate::auth::Tier;
 
     fn principal(key: &str, org: &str) -> Principal {
         Principal {

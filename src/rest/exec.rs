@@ -3,10 +3,9 @@
 
 use super::table::Shape;
 use super::types::Coerce;
-use super::{params, CompiledRoute};
+use super::{params, CompiledRoute, RestState};
 use crate::error::{status_for_code, AppError, FieldError};
 use crate::http::problem;
-use crate::state::AppState;
 use async_graphql::{Request as GqlRequest, Variables};
 use axum::extract::{RawPathParams, Request};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +14,7 @@ use http::{header, StatusCode};
 use serde_json::{json, Map, Value};
 
 /// Handles a request to route `idx` of the table.
-pub async fn handle(state: AppState, idx: usize, path: RawPathParams, req: Request) -> Response {
+pub async fn handle(state: RestState, idx: usize, path: RawPathParams, req: Request) -> Response {
     match run(&state, &state.rest.routes[idx], path, req).await {
         Ok(res) => res,
         Err(err) => err.into_response(),
@@ -23,7 +22,7 @@ pub async fn handle(state: AppState, idx: usize, path: RawPathParams, req: Reque
 }
 
 async fn run(
-    state: &AppState,
+    state: &RestState,
     route: &CompiledRoute,
     path: RawPathParams,
     req: Request,
@@ -157,7 +156,7 @@ fn last_event_id(req: &Request) -> Result<Option<i64>, AppError> {
     }
 }
 
-async fn read_json_body(state: &AppState, req: Request) -> Result<Value, AppError> {
+async fn read_json_body(state: &RestState, req: Request) -> Result<Value, AppError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)

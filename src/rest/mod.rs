@@ -9,14 +9,29 @@ pub mod sse;
 pub mod table;
 pub mod types;
 
+use crate::config::Config;
 use crate::graphql::AppSchema;
-use crate::state::AppState;
-use axum::extract::{RawPathParams, Request, State};
+use crate::http::streams::Streams;
+use axum::extract::{FromRef, RawPathParams, Request, State};
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 use document::Operation;
+use std::sync::Arc;
 use table::RouteDef;
 use types::Types;
+
+/// What the REST handlers need (extracted from the application's state by `FromRef`).
+#[derive(Clone)]
+pub struct RestState {
+    /// The schema the stored operations run on.
+    pub schema: AppSchema,
+    /// The compiled route table.
+    pub rest: Arc<RestApi>,
+    /// Open streams (an SSE response holds a slot).
+    pub streams: Streams,
+    /// The configuration (body limit).
+    pub config: Arc<Config>,
+}
 
 /// A route with its compiled operation.
 pub struct CompiledRoute {
@@ -81,10 +96,14 @@ fn filter(method: &str) -> MethodFilter {
 }
 
 /// The axum routes of the table: one generic handler, parameterised by row.
-pub fn routes(state: &AppState) -> Router<AppState> {
-    let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
-    for (idx, route) in state.rest.routes.iter().enumerate() {
-        let handler = move |State(state): State<AppState>, params: RawPathParams, req: Request| async move {
+pub fn routes<S>(api: &RestApi) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    RestState: FromRef<S>,
+{
+    let mut by_path: Vec<(&'static str, MethodRouter<S>)> = Vec::new();
+    for (idx, route) in api.routes.iter().enumerate() {
+        let handler = move |State(state): State<RestState>, params: RawPathParams, req: Request| async move {
             exec::handle(state, idx, params, req).await
         };
         let method_router = on(filter(route.def.method), handler);

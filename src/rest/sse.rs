@@ -5,8 +5,8 @@
 //! event carrying the `code` (`unauthenticated`, `unavailable`).
 
 use super::exec::graphql_error_to_problem;
+use super::RestState;
 use crate::http::streams::{End, StreamGuard};
-use crate::state::AppState;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
@@ -51,7 +51,7 @@ fn event_of(item: Result<async_graphql::Response, End>, field: &str) -> Event {
 /// Runs the subscription and answers with its SSE stream, which holds `guard`; `field` is
 /// its root field.
 pub async fn respond(
-    state: &AppState,
+    state: &RestState,
     gql: async_graphql::Request,
     field: String,
     guard: StreamGuard,

@@ -3,7 +3,7 @@
 //! every token into the run's event log, and it always ends the run: `completed`,
 //! `failed` (with `error.code`) or `cancelled`.
 
-use super::finish::{watch_cancel, Outcome, Totals};
+use super::finish::{finish, watch_cancel, Outcome, Totals};
 use super::prompt;
 use super::providers::{ChatRequest, Message, Providers, StreamEvent, ToolCall};
 use super::steps::{NewStep, Step, StepResult};
@@ -40,7 +40,7 @@ pub struct Executor {
     /// Where runs' events, steps and endings are written.
     pub journal: Journal,
     /// Agent versions (immutable, so cached without expiry).
-    pub versions: crate::service::agents::versions::VersionCache,
+    pub versions: super::versions::VersionCache,
 }
 
 impl Executor {
@@ -92,8 +92,7 @@ impl Executor {
         if let Some(w) = watcher {
             w.abort();
         }
-        self.finish(run, owner, &mut log, outcome, totals, started.elapsed())
-            .await
+        finish(run, owner, &mut log, outcome, totals, started.elapsed()).await
     }
 
     async fn run_loop(
@@ -114,13 +113,9 @@ impl Executor {
         log: &mut RunJournal,
         totals: &mut Totals,
     ) -> AppResult<Outcome> {
-        let snap = crate::service::agents::versions::snapshot(
-            &self.db,
-            &self.versions,
-            &run.agent_id,
-            run.agent_version,
-        )
-        .await?;
+        let snap =
+            super::versions::snapshot(&self.db, &self.versions, &run.agent_id, run.agent_version)
+                .await?;
         let snap = &*snap;
         let model = snap["model"].as_str().unwrap_or_default().to_owned();
         let (provider, model_name) = match self.providers.resolve(&model, run.test_mode) {

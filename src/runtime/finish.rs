@@ -2,7 +2,6 @@
 //! steps cut short closed, and the lease given up; plus the cancel watcher for instances
 //! that share no bus.
 
-use super::executor::Executor;
 use crate::error::{AppError, AppResult};
 use crate::events::journal::RunJournal;
 use crate::events::{RUN_CANCELLED, RUN_COMPLETED, RUN_FAILED};
@@ -10,6 +9,7 @@ use entity::runs;
 use sea_orm::{DatabaseConnection, EntityTrait};
 use serde_json::json;
 use std::time::Duration;
+
 /// How a run ended.
 pub(super) enum Outcome {
     Completed(String),
@@ -41,50 +41,49 @@ pub(super) struct Totals {
     pub(super) cost: f64,
 }
 
-impl Executor {
-    pub(super) async fn finish(
-        &self,
-        run: runs::Model,
-        owner: &str,
-        log: &mut RunJournal,
-        outcome: Outcome,
-        totals: Totals,
-        elapsed: Duration,
-    ) -> AppResult<()> {
-        let duration_ms = elapsed.as_millis() as i64;
-        let (status, output, error, kind) = match &outcome {
-            Outcome::Completed(text) => ("completed", Some(text.clone()), None, RUN_COMPLETED),
-            Outcome::Failed { code, message } => (
-                "failed",
-                None,
-                Some(json!({ "code": code, "message": message })),
-                RUN_FAILED,
-            ),
-            Outcome::Cancelled => ("cancelled", None, None, RUN_CANCELLED),
-        };
-        let data = json!({
-            "output": output,
-            "error": error,
-            "tokens": { "input": totals.input, "output": totals.output },
-            "cost": totals.cost,
-            "duration_ms": duration_ms,
-        });
-        let ended = runs::Model {
-            status: status.into(),
-            output,
-            error,
-            tokens_input: totals.input as i64,
-            tokens_output: totals.output as i64,
-            cost: totals.cost,
-            completed_at: Some(crate::clock::now()),
-            duration_ms: Some(duration_ms),
-            lease_owner: None,
-            ..run
-        };
-        // False when the lease was lost (reaped as worker_lost): that outcome stands.
-        log.finish(ended, owner, kind, data).await?;
-        Ok(())
-    }
+/// Records how `run` ended (it is `owner`'s): the run row, its terminal event, and the
+/// lease given up, all through the run's journal.
+pub(super) async fn finish(
+    run: runs::Model,
+    owner: &str,
+    log: &mut RunJournal,
+    outcome: Outcome,
+    totals: Totals,
+    elapsed: Duration,
+) -> AppResult<()> {
+    let duration_ms = elapsed.as_millis() as i64;
+    let (status, output, error, kind) = match &outcome {
+        Outcome::Completed(text) => ("completed", Some(text.clone()), None, RUN_COMPLETED),
+        Outcome::Failed { code, message } => (
+            "failed",
+            None,
+            Some(json!({ "code": code, "message": message })),
+            RUN_FAILED,
+        ),
+        Outcome::Cancelled => ("cancelled", None, None, RUN_CANCELLED),
+    };
+    let data = json!({
+        "output": output,
+        "error": error,
+        "tokens": { "input": totals.input, "output": totals.output },
+        "cost": totals.cost,
+        "duration_ms": duration_ms,
+    });
+    let ended = runs::Model {
+        status: status.into(),
+        output,
+        error,
+        tokens_input: totals.input as i64,
+        tokens_output: totals.output as i64,
+        cost: totals.cost,
+        completed_at: Some(crate::clock::now()),
+        duration_ms: Some(duration_ms),
+        lease_owner: None,
+        ..run
+    };
+    // False when the lease was lost (reaped as worker_lost): that outcome stands.
+    log.finish(ended, owner, kind, data).await?;
+    Ok(())
 }
 
 /// Cancels `token` once the run's `cancel_requested` is set in the database.

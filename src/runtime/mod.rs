@@ -7,3 +7,4 @@ pub mod prompt;
 pub mod providers;
 pub mod steps;
 pub mod tools;
+pub mod versions;

@@ -1,12 +1,11 @@
 //! API keys: issued, listed and revoked per organisation; shown once, stored hashed.
 
-use super::orgs::{self, Tier};
 use super::pagination::{self, Keyset, Kind, Page, PageArgs, Sort, SortValue};
+pub use crate::auth::store::scopes_of;
 use crate::auth::{keys, scopes, Principal, Scope};
 use crate::error::{AppError, AppResult};
 use crate::ids;
 use entity::api_keys::{self, Column, Entity, Model};
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
@@ -52,11 +51,6 @@ impl Keyset for Model {
     fn id(&self) -> &str {
         &self.id
     }
-}
-
-/// The scopes stored on a key.
-pub fn scopes_of(key: &Model) -> Vec<String> {
-    serde_json::from_value(key.scopes.clone()).unwrap_or_default()
 }
 
 /// Issues a key for an organisation with the given secret (or a fresh one). Operator
@@ -173,39 +167,6 @@ async fn mark_revoked(db: &impl ConnectionTrait, p: &Principal, id: &str) -> App
     let mut active: api_keys::ActiveModel = key.into();
     active.revoked_at = Set(Some(crate::clock::now()));
     Ok(active.update(db).await?)
-}
-
-/// The principal of a live (unrevoked) key, found by its hash.
-pub async fn principal_for_hash(
-    db: &impl ConnectionTrait,
-    hash: &str,
-) -> AppResult<Option<Principal>> {
-    let Some(key) = Entity::find()
-        .filter(Column::KeyHash.eq(hash))
-        .filter(Column::RevokedAt.is_null())
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let org = orgs::get(db, &key.org_id).await?;
-    Ok(Some(Principal {
-        scopes: scopes_of(&key),
-        test_mode: key.mode == "test",
-        tier: Tier::parse(&org.tier).unwrap_or(Tier::Free),
-        org_id: key.org_id,
-        key_id: key.id,
-    }))
-}
-
-/// Records that a key was used just now.
-pub async fn touch(db: &impl ConnectionTrait, key_id: &str) -> AppResult<()> {
-    Entity::update_many()
-        .col_expr(Column::LastUsedAt, Expr::value(crate::clock::now()))
-        .filter(Column::Id.eq(key_id))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 /// Whether any key exists at all (first start of a fresh database).

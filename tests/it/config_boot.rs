@@ -3,9 +3,9 @@
 //! stops the binary (and `orchstack::build`) with a message naming the key. Old `*_secs`
 //! and `*_ms` names keep their meaning; durations come from the environment as "45s".
 
-use crate::common::*;
 use crate::common::calls::trigger;
 use crate::common::run_support::*;
+use crate::common::*;
 use crate::server::{command, free_port, wait_ready};
 use serde_json::json;
 use std::time::{Duration, Instant};

@@ -21,6 +21,7 @@ mod hardening_storage;
 mod hardening_streams;
 mod hardening_templates;
 mod hardening_validation;
+mod module_order;
 mod openapi_contract;
 mod pagination;
 mod rest_graphql_parity;

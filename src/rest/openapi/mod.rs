@@ -9,8 +9,8 @@ pub mod values;
 
 use super::table::Shape;
 use super::types::{named, snake};
-use super::{CompiledRoute, RestApi};
-use crate::state::AppState;
+use super::{CompiledRoute, RestApi, RestState};
+
 use async_graphql::parser::types::BaseType;
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -22,7 +22,7 @@ use serde_json::{json, Map, Value};
 const PROBLEM_MEDIA: &str = crate::http::problem::CONTENT_TYPE;
 
 /// `GET /openapi.json`.
-pub async fn serve(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn serve(State(state): State<RestState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/json")],
         state.rest.openapi.clone(),

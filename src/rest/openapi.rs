@@ -49,8 +49,8 @@ impl Gen<'_> {
             "DateTime" => json!({ "type": "string", "format": "date-time" }),
             "JSON" => json!({}),
             _ => {
-                let values = self.types.enum_values(name)?;
-                json!({ "type": "string", "enum": values.iter().map(|v| v.to_ascii_lowercase()).collect::<Vec<_>>() })
+                self.types.enum_values(name)?;
+                json!({ "type": "string", "enum": super::enums::rest_enum_values(name) })
             }
         })
     }

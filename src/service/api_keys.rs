@@ -5,7 +5,7 @@ use super::pagination::{self, Keyset, Kind, Page, PageArgs, Sort, SortValue};
 use crate::auth::{keys, scopes, Principal, Scope};
 use crate::error::{AppError, AppResult};
 use crate::ids;
-use entity::api_keys::{self, Column, Entity, Model};
+use entity::api_keys::{self, Column, Entity, KeyMode, Model};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
@@ -81,11 +81,10 @@ pub async fn issue(
         key_hash: Set(keys::hash(&secret)),
         scopes: Set(serde_json::json!(scopes)),
         mode: Set(if keys::is_test(&secret) {
-            "test"
+            KeyMode::Test
         } else {
-            "live"
-        }
-        .to_owned()),
+            KeyMode::Live
+        }),
         created_at: Set(crate::clock::now()),
         last_used_at: Set(None),
         revoked_at: Set(None),
@@ -118,7 +117,7 @@ pub async fn create(db: &impl ConnectionTrait, p: &Principal, new: NewKey) -> Ap
 /// test key manages only test keys. Revoking is held to the same rule as granting, so a
 /// narrow `keys:write` key cannot take down the organisation's admin key.
 fn may_manage(p: &Principal, key: &Model) -> bool {
-    p.can_grant(&scopes_of(key)) && (!p.test_mode || key.mode == "test")
+    p.can_grant(&scopes_of(key)) && (!p.test_mode || key.mode == KeyMode::Test)
 }
 
 /// One key of the caller's organisation.
@@ -183,7 +182,7 @@ pub async fn principal_for_hash(
     let org = orgs::get(db, &key.org_id).await?;
     Ok(Some(Principal {
         scopes: scopes_of(&key),
-        test_mode: key.mode == "test",
+        test_mode: key.mode == KeyMode::Test,
         tier: Tier::parse(&org.tier).unwrap_or(Tier::Free),
         org_id: key.org_id,
         key_id: key.id,

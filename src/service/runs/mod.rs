@@ -9,11 +9,11 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::events::bus::Bus;
 use crate::events::journal::Journal;
 use crate::events::log::RunLog;
-use crate::events::{RUN_CANCELLED, RUN_CREATED};
+use crate::events::EventKind;
 use crate::ids;
 use chrono::{DateTime, Utc};
 use entity::run_steps;
-use entity::runs::{self, Column, Entity, Model};
+use entity::runs::{self, Column, Entity, Model, RunStatus};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -57,16 +57,9 @@ pub struct RunRequest {
 }
 
 /// Run statuses that are not final.
-pub const ACTIVE: &[&str] = &["queued", "running", "waiting_for_approval"];
-/// Every run status.
-pub const STATUSES: &[&str] = &[
-    "queued",
-    "running",
-    "waiting_for_approval",
-    "completed",
-    "failed",
-    "cancelled",
-];
+pub fn active() -> impl Iterator<Item = RunStatus> {
+    RunStatus::ALL.into_iter().filter(|s| s.is_active())
+}
 
 /// Filters on run lists.
 #[derive(Debug, Clone, Default)]
@@ -74,7 +67,7 @@ pub struct RunFilter {
     /// Runs of this agent.
     pub agent_id: Option<String>,
     /// Runs in any of these statuses.
-    pub status: Vec<String>,
+    pub status: Vec<RunStatus>,
     /// Runs on this channel.
     pub channel: Option<String>,
     /// Runs of this end user.
@@ -154,7 +147,7 @@ fn in_session(p: &Principal, key: &str) -> sea_orm::Select<Entity> {
     Entity::find()
         .filter(Column::OrgId.eq(&p.org_id))
         .filter(Column::SessionKey.eq(key))
-        .filter(Column::Status.is_in(ACTIVE.iter().copied()))
+        .filter(Column::Status.is_in(active()))
 }
 
 /// Checks, before any work is done, that the caller may trigger a run and read its
@@ -191,7 +184,7 @@ pub async fn create(
         org_id: Set(p.org_id.clone()),
         agent_id: Set(agent.id.clone()),
         agent_version: Set(agent.version),
-        status: Set("queued".into()),
+        status: Set(RunStatus::Queued),
         input: Set(req.input),
         output: Set(None),
         channel: Set(req.channel),
@@ -217,7 +210,8 @@ pub async fn create(
         // Group-committed with other runs' writes (see events::journal); only `reject`
         // needs its own transaction, to check the conversation atomically.
         let run = run.try_into_model()?;
-        let event = RunLog::new(&run.id, &run.org_id).next(RUN_CREATED, created_data(&run));
+        let event =
+            RunLog::new(&run.id, &run.org_id).next(EventKind::RunCreated, created_data(&run));
         journal.create(run.clone(), event).await?;
         return Ok(run);
     }
@@ -239,7 +233,9 @@ pub async fn create(
         )));
     }
     let mut log = RunLog::new(&run.id, &run.org_id);
-    let event = log.store(&txn, RUN_CREATED, created_data(&run)).await?;
+    let event = log
+        .store(&txn, EventKind::RunCreated, created_data(&run))
+        .await?;
     txn.commit().await?;
     bus.publish_event(event);
     bus.publish_run(run.clone());
@@ -281,13 +277,7 @@ pub async fn list(
         select = select.filter(Column::AgentId.eq(v));
     }
     if !f.status.is_empty() {
-        if let Some(bad) = f.status.iter().find(|s| !STATUSES.contains(&s.as_str())) {
-            return Err(AppError::BadRequest(format!(
-                "unknown run status `{bad}`; statuses: {}",
-                STATUSES.join(", ")
-            )));
-        }
-        select = select.filter(Column::Status.is_in(f.status.iter().cloned()));
+        select = select.filter(Column::Status.is_in(f.status.iter().copied()));
     }
     if let Some(v) = &f.channel {
         select = select.filter(Column::Channel.eq(v));
@@ -337,7 +327,7 @@ pub async fn cancel(
 ) -> AppResult<Model> {
     p.require(Scope::RunsWrite)?;
     let run = find(db, p, id).await?;
-    if !ACTIVE.contains(&run.status.as_str()) {
+    if !run.status.is_active() {
         return Err(AppError::Conflict(format!(
             "run {id} already ended ({})",
             run.status
@@ -353,11 +343,11 @@ async fn request_cancel(db: &DatabaseConnection, bus: &Bus, run: Model) -> AppRe
     // its terminal event in the same transaction.
     let txn = db.begin().await?;
     let ended = Entity::update_many()
-        .col_expr(Column::Status, Expr::value("cancelled"))
+        .col_expr(Column::Status, Expr::value(RunStatus::Cancelled))
         .col_expr(Column::CancelRequested, Expr::value(true))
         .col_expr(Column::CompletedAt, Expr::value(now))
         .filter(Column::Id.eq(&run.id))
-        .filter(Column::Status.eq("queued"))
+        .filter(Column::Status.eq(RunStatus::Queued))
         .exec(&txn)
         .await?;
     if ended.rows_affected == 1 {
@@ -365,14 +355,14 @@ async fn request_cancel(db: &DatabaseConnection, bus: &Bus, run: Model) -> AppRe
         let event = log
             .store(
                 &txn,
-                RUN_CANCELLED,
+                EventKind::RunCancelled,
                 json!({ "reason": "cancelled before it started" }),
             )
             .await?;
         txn.commit().await?;
         bus.publish_event(event);
         bus.publish_run(Model {
-            status: "cancelled".into(),
+            status: RunStatus::Cancelled,
             cancel_requested: true,
             completed_at: Some(now),
             ..run

@@ -202,8 +202,12 @@ impl<'a> Coerce<'a> {
             return match wanted {
                 Some(w) if values.iter().any(|v| v == w) => Value::String(w.to_owned()),
                 _ => {
-                    let allowed = super::enums::rest_enum_values(name);
-                    self.fail(pointer, format!("must be one of: {}", allowed.join(", ")))
+                    let allowed = super::enums::rest_enum_values(name).join(", ");
+                    let detail = match v.as_str() {
+                        Some(given) => format!("must be one of: {allowed}; got `{given}`"),
+                        None => format!("must be one of: {allowed}"),
+                    };
+                    self.fail(pointer, detail)
                 }
             };
         }

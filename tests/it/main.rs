@@ -7,6 +7,7 @@ mod node;
 
 mod agents;
 mod auth;
+mod enums;
 mod errors;
 mod graphql;
 mod graphql_http_audit;

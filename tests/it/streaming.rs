@@ -89,7 +89,8 @@ struct Ev {
 }
 
 impl Ev {
-    /// From a GraphQL `RunEvent` object (`seq type data ...`).
+    /// From a GraphQL `RunEvent` object (`seq type data ...`); its `type` (`RUN_CREATED`)
+    /// is compared in REST's spelling (`run.created`).
     fn from_gql(v: &Value) -> Self {
         Self {
             seq: v["seq"]
@@ -98,7 +99,8 @@ impl Ev {
             kind: v["type"]
                 .as_str()
                 .unwrap_or_else(|| panic!("event without type: {v}"))
-                .to_owned(),
+                .to_ascii_lowercase()
+                .replacen('_', ".", 1),
             data: v["data"].clone(),
         }
     }
@@ -816,7 +818,7 @@ async fn read_updates(
 fn has_completed(updates: &[(String, Value)], sub: &str, run_id: &str) -> bool {
     updates
         .iter()
-        .any(|(id, run)| id == sub && run["id"] == run_id && run["status"] == "completed")
+        .any(|(id, run)| id == sub && run["id"] == run_id && run["status"] == "COMPLETED")
 }
 
 /// `runUpdates` delivers the organisation's own run going through `running` to
@@ -838,7 +840,7 @@ async fn ws_run_updates_streams_own_org_status_changes_only() {
     mine.subscribe(
         "completed",
         UPDATES_SUB,
-        json!({ "filter": { "status": ["completed"] } }),
+        json!({ "filter": { "status": ["COMPLETED"] } }),
     )
     .await;
     mine.settle().await;
@@ -896,21 +898,21 @@ async fn ws_run_updates_streams_own_org_status_changes_only() {
         .map(|(_, run)| run["status"].as_str().expect("status"))
         .collect();
     assert!(
-        statuses.contains(&"running"),
+        statuses.contains(&"RUNNING"),
         "statuses of the run: {statuses:?}"
     );
     assert_eq!(
         statuses.last(),
-        Some(&"completed"),
+        Some(&"COMPLETED"),
         "statuses of the run: {statuses:?}"
     );
     let running = statuses
         .iter()
-        .position(|s| *s == "running")
+        .position(|s| *s == "RUNNING")
         .expect("running");
     let completed = statuses
         .iter()
-        .position(|s| *s == "completed")
+        .position(|s| *s == "COMPLETED")
         .expect("completed");
     assert!(
         running < completed,
@@ -919,7 +921,7 @@ async fn ws_run_updates_streams_own_org_status_changes_only() {
     let completed_run = my_updates
         .iter()
         .find(|(sub, run)| {
-            sub == "all" && run["id"] == my_run.as_str() && run["status"] == "completed"
+            sub == "all" && run["id"] == my_run.as_str() && run["status"] == "COMPLETED"
         })
         .map(|(_, run)| run)
         .expect("completed update");
@@ -931,7 +933,7 @@ async fn ws_run_updates_streams_own_org_status_changes_only() {
         .map(|(_, run)| run)
         .collect();
     assert!(
-        filtered.iter().all(|run| run["status"] == "completed"),
+        filtered.iter().all(|run| run["status"] == "COMPLETED"),
         "filter status [completed] let other statuses through: {filtered:?}"
     );
     assert_eq!(filtered.len(), 1, "one completed update: {filtered:?}");

@@ -1,18 +1,66 @@
 //! Prefixed, time-sortable identifiers: `<prefix>_<ulid>` in lower case. The prefix
 //! names the type, which is what lets `node(id:)` find any object from its id alone.
 
+/// Every kind of object with an id, and its prefix: the one table `node(id:)` and id
+/// checks read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// An organisation (`org_`).
+    Org,
+    /// An API key (`key_`).
+    ApiKey,
+    /// An agent (`agt_`).
+    Agent,
+    /// A version of an agent (`agv_`).
+    AgentVersion,
+    /// A run (`run_`).
+    Run,
+    /// A step of a run's trace (`stp_`).
+    RunStep,
+}
+
+impl Kind {
+    /// Every kind.
+    pub const ALL: [Self; 6] = [
+        Self::Org,
+        Self::ApiKey,
+        Self::Agent,
+        Self::AgentVersion,
+        Self::Run,
+        Self::RunStep,
+    ];
+
+    /// The id prefix of this kind.
+    pub const fn prefix(self) -> &'static str {
+        match self {
+            Self::Org => "org",
+            Self::ApiKey => "key",
+            Self::Agent => "agt",
+            Self::AgentVersion => "agv",
+            Self::Run => "run",
+            Self::RunStep => "stp",
+        }
+    }
+
+    /// The kind of a well-formed id, if its prefix names one.
+    pub fn of(id: &str) -> Option<Self> {
+        let prefix = prefix_of(id)?;
+        Self::ALL.into_iter().find(|k| k.prefix() == prefix)
+    }
+}
+
 /// Organisation ids.
-pub const ORG: &str = "org";
+pub const ORG: &str = Kind::Org.prefix();
 /// API key ids.
-pub const API_KEY: &str = "key";
+pub const API_KEY: &str = Kind::ApiKey.prefix();
 /// Agent ids.
-pub const AGENT: &str = "agt";
+pub const AGENT: &str = Kind::Agent.prefix();
 /// Agent version ids.
-pub const AGENT_VERSION: &str = "agv";
+pub const AGENT_VERSION: &str = Kind::AgentVersion.prefix();
 /// Run ids.
-pub const RUN: &str = "run";
+pub const RUN: &str = Kind::Run.prefix();
 /// Run step ids.
-pub const RUN_STEP: &str = "stp";
+pub const RUN_STEP: &str = Kind::RunStep.prefix();
 
 /// A new id of the given type: later ids sort after earlier ones.
 pub fn new_id(prefix: &str) -> String {
@@ -50,5 +98,17 @@ mod tests {
         assert!(a < b);
         assert_eq!(prefix_of("agt_short"), None);
         assert_eq!(prefix_of("nounderscore"), None);
+    }
+
+    #[test]
+    fn every_kind_is_found_from_its_ids() {
+        for kind in Kind::ALL {
+            assert_eq!(Kind::of(&new_id(kind.prefix())), Some(kind));
+        }
+        assert_eq!(Kind::of(&new_id("zzz")), None);
+        let mut prefixes: Vec<_> = Kind::ALL.iter().map(|k| k.prefix()).collect();
+        prefixes.sort_unstable();
+        prefixes.dedup();
+        assert_eq!(prefixes.len(), Kind::ALL.len());
     }
 }

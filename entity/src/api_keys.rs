@@ -16,14 +16,49 @@ pub struct Model {
     pub key_hash: String,
     /// JSON array of scope strings.
     pub scopes: Json,
-    /// `live` or `test`.
-    pub mode: String,
+    /// Whether the key's runs use real providers.
+    pub mode: KeyMode,
     pub created_at: DateTimeUtc,
     pub last_used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
+}
+
+/// A key's mode, stored as `live` or `test`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum KeyMode {
+    /// Runs use the configured providers.
+    #[sea_orm(string_value = "live")]
+    Live,
+    /// Runs use the mock provider.
+    #[sea_orm(string_value = "test")]
+    Test,
+}
+
+impl KeyMode {
+    /// The stored (and REST) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::Test => "test",
+        }
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::Iterable;
+
+    #[test]
+    fn stored_values_are_the_names() {
+        for m in KeyMode::iter() {
+            assert_eq!(m.to_value(), m.as_str());
+        }
+    }
+}

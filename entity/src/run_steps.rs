@@ -10,22 +10,91 @@ pub struct Model {
     pub run_id: String,
     pub org_id: String,
     pub position: i32,
-    pub kind: String,
+    /// What the step does (the `type` clients see).
+    pub kind: StepKind,
     pub name: Option<String>,
     pub input: Json,
     pub output: Option<Json>,
     pub tokens_input: i64,
     pub tokens_output: i64,
     pub cost: f64,
-    /// `running`, `completed` or `failed`.
-    pub status: String,
+    /// Where the step is.
+    pub status: StepStatus,
     pub error: Option<Json>,
     pub started_at: DateTimeUtc,
     pub completed_at: Option<DateTimeUtc>,
     pub duration_ms: Option<i64>,
 }
 
+/// What a step does, stored as `llm` or `tool`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum StepKind {
+    /// A model call.
+    #[sea_orm(string_value = "llm")]
+    Llm,
+    /// A tool call.
+    #[sea_orm(string_value = "tool")]
+    Tool,
+}
+
+impl StepKind {
+    /// The stored (and REST) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Llm => "llm",
+            Self::Tool => "tool",
+        }
+    }
+}
+
+/// A step's status, stored as its lower-case name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum StepStatus {
+    /// In progress.
+    #[sea_orm(string_value = "running")]
+    Running,
+    /// Ended with an output.
+    #[sea_orm(string_value = "completed")]
+    Completed,
+    /// Ended with an error (or cut short by its run's failure).
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    /// Cut short by its run's cancellation.
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
+}
+
+impl StepStatus {
+    /// The stored (and REST) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::Iterable;
+
+    #[test]
+    fn stored_values_are_the_names() {
+        for s in StepStatus::iter() {
+            assert_eq!(s.to_value(), s.as_str());
+        }
+        for k in StepKind::iter() {
+            assert_eq!(k.to_value(), k.as_str());
+        }
+    }
+}

@@ -34,7 +34,7 @@ pub async fn principal_for_hash(
         .ok_or_else(|| AppError::NotFound(format!("organisation {org_id} not found")))?;
     Ok(Some(Principal {
         scopes: scopes_of(&key),
-        test_mode: key.mode == "test",
+        test_mode: key.mode == entity::api_keys::KeyMode::Test,
         tier: Tier::parse(&org.tier).unwrap_or(Tier::Free),
         org_id: key.org_id,
         key_id: key.id,

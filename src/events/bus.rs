@@ -299,7 +299,7 @@ mod tests {
             run_id: run_id.into(),
             org_id: "org_1".into(),
             seq,
-            kind: "token".into(),
+            kind: crate::events::EventKind::Token,
             data: serde_json::json!({}),
             created_at: chrono::Utc::now(),
         })

@@ -3,7 +3,7 @@
 //! the events without races.
 
 use super::bus::Bus;
-use super::RunEvent;
+use super::{EventKind, RunEvent};
 use crate::error::AppResult;
 use entity::run_events;
 use sea_orm::{
@@ -59,12 +59,12 @@ impl RunLog {
 
     /// The next event of the log, numbered; the caller stores it (or hands it to the
     /// journal).
-    pub fn next(&mut self, kind: &str, data: Value) -> Arc<RunEvent> {
+    pub fn next(&mut self, kind: EventKind, data: Value) -> Arc<RunEvent> {
         let event = RunEvent {
             run_id: self.run_id.clone(),
             org_id: self.org_id.clone(),
             seq: self.next_seq,
-            kind: kind.to_owned(),
+            kind,
             data,
             created_at: crate::clock::now(),
         };
@@ -77,7 +77,7 @@ impl RunLog {
     pub async fn store(
         &mut self,
         db: &impl ConnectionTrait,
-        kind: &str,
+        kind: EventKind,
         data: Value,
     ) -> AppResult<Arc<RunEvent>> {
         let event = self.next(kind, data);
@@ -90,7 +90,7 @@ impl RunLog {
         &mut self,
         db: &impl ConnectionTrait,
         bus: &Bus,
-        kind: &str,
+        kind: EventKind,
         data: Value,
     ) -> AppResult<Arc<RunEvent>> {
         let event = self.store(db, kind, data).await?;
@@ -105,7 +105,7 @@ pub fn row(e: &RunEvent) -> run_events::ActiveModel {
         run_id: Set(e.run_id.clone()),
         seq: Set(e.seq),
         org_id: Set(e.org_id.clone()),
-        kind: Set(e.kind.clone()),
+        kind: Set(e.kind.as_str().to_owned()),
         data: Set(e.data.clone()),
         created_at: Set(e.created_at),
     }

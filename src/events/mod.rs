@@ -12,30 +12,95 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// `run.created`: the run was accepted and queued.
-pub const RUN_CREATED: &str = "run.created";
-/// `run.started`: a worker began executing it.
-pub const RUN_STARTED: &str = "run.started";
-/// `step.started`: a model or tool step began.
-pub const STEP_STARTED: &str = "step.started";
-/// `token`: a piece of the model's answer (`{"delta": "..."}`).
-pub const TOKEN: &str = "token";
-/// `tool.call`: the model asked for a tool.
-pub const TOOL_CALL: &str = "tool.call";
-/// `tool.result`: a tool answered (or failed).
-pub const TOOL_RESULT: &str = "tool.result";
-/// `step.completed`: a step ended.
-pub const STEP_COMPLETED: &str = "step.completed";
-/// `run.completed`: the run finished with an output.
-pub const RUN_COMPLETED: &str = "run.completed";
-/// `run.failed`: the run ended with an error.
-pub const RUN_FAILED: &str = "run.failed";
-/// `run.cancelled`: the run was cancelled.
-pub const RUN_CANCELLED: &str = "run.cancelled";
+/// What happened to a run; stored (and shown to REST clients) as its dotted name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "&'static str", try_from = "String")]
+pub enum EventKind {
+    /// `run.created`: the run was accepted and queued.
+    RunCreated,
+    /// `run.started`: a worker began executing it.
+    RunStarted,
+    /// `step.started`: a model or tool step began.
+    StepStarted,
+    /// `token`: a piece of the model's answer (`{"delta": "..."}`).
+    Token,
+    /// `tool.call`: the model asked for a tool.
+    ToolCall,
+    /// `tool.result`: a tool answered (or failed).
+    ToolResult,
+    /// `step.completed`: a step ended.
+    StepCompleted,
+    /// `run.completed`: the run finished with an output.
+    RunCompleted,
+    /// `run.failed`: the run ended with an error.
+    RunFailed,
+    /// `run.cancelled`: the run was cancelled.
+    RunCancelled,
+}
 
-/// Whether an event ends its run's stream.
-pub fn is_terminal(kind: &str) -> bool {
-    matches!(kind, RUN_COMPLETED | RUN_FAILED | RUN_CANCELLED)
+impl EventKind {
+    /// Every kind, in the order a run emits them.
+    pub const ALL: [Self; 10] = [
+        Self::RunCreated,
+        Self::RunStarted,
+        Self::StepStarted,
+        Self::Token,
+        Self::ToolCall,
+        Self::ToolResult,
+        Self::StepCompleted,
+        Self::RunCompleted,
+        Self::RunFailed,
+        Self::RunCancelled,
+    ];
+
+    /// The stored name (`run.created`, `token`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RunCreated => "run.created",
+            Self::RunStarted => "run.started",
+            Self::StepStarted => "step.started",
+            Self::Token => "token",
+            Self::ToolCall => "tool.call",
+            Self::ToolResult => "tool.result",
+            Self::StepCompleted => "step.completed",
+            Self::RunCompleted => "run.completed",
+            Self::RunFailed => "run.failed",
+            Self::RunCancelled => "run.cancelled",
+        }
+    }
+
+    /// The kind stored as `s`, if there is one.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Whether this event ends its run's stream.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Self::RunCompleted | Self::RunFailed | Self::RunCancelled
+        )
+    }
+}
+
+impl From<EventKind> for &'static str {
+    fn from(kind: EventKind) -> Self {
+        kind.as_str()
+    }
+}
+
+impl TryFrom<String> for EventKind {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s).ok_or_else(|| format!("unknown event kind `{s}`"))
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// One event of a run.
@@ -48,22 +113,61 @@ pub struct RunEvent {
     /// Position in the run's log, from 1.
     pub seq: i64,
     /// Event type.
-    pub kind: String,
+    pub kind: EventKind,
     /// Event payload.
     pub data: Value,
     /// When it was appended.
     pub created_at: DateTime<Utc>,
 }
 
-impl From<entity::run_events::Model> for RunEvent {
-    fn from(m: entity::run_events::Model) -> Self {
-        Self {
+impl TryFrom<entity::run_events::Model> for RunEvent {
+    type Error = crate::error::AppError;
+
+    /// Fails only on a row no version of the server wrote.
+    fn try_from(m: entity::run_events::Model) -> Result<Self, Self::Error> {
+        let kind = EventKind::parse(&m.kind).ok_or_else(|| {
+            crate::error::AppError::internal(anyhow::anyhow!(
+                "run {} event {} has an unknown kind `{}`",
+                m.run_id,
+                m.seq,
+                m.kind
+            ))
+        })?;
+        Ok(Self {
             run_id: m.run_id,
             org_id: m.org_id,
             seq: m.seq,
-            kind: m.kind,
+            kind,
             data: m.data,
             created_at: m.created_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventKind;
+
+    #[test]
+    fn kinds_round_trip_through_their_names() {
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+            let json = serde_json::to_value(kind).unwrap();
+            assert_eq!(json, kind.as_str());
+            assert_eq!(serde_json::from_value::<EventKind>(json).unwrap(), kind);
         }
+        assert_eq!(EventKind::parse("run.exploded"), None);
+        let terminal: Vec<_> = EventKind::ALL
+            .into_iter()
+            .filter(|k| k.is_terminal())
+            .collect();
+        assert_eq!(
+            terminal,
+            [
+                EventKind::RunCompleted,
+                EventKind::RunFailed,
+                EventKind::RunCancelled
+            ]
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! subscriber) from the database. The stream ends after the run's terminal event.
 
 use super::bus::Bus;
-use super::{is_terminal, RunEvent};
+use super::{EventKind, RunEvent};
 use crate::error::AppError;
 use entity::run_events;
 use futures::Stream;
@@ -29,7 +29,7 @@ async fn stored_after(
     after: i64,
     limit: u64,
 ) -> Result<Vec<Arc<RunEvent>>, AppError> {
-    Ok(run_events::Entity::find()
+    run_events::Entity::find()
         .filter(run_events::Column::RunId.eq(run_id))
         .filter(run_events::Column::Seq.gt(after))
         .order_by_asc(run_events::Column::Seq)
@@ -37,8 +37,8 @@ async fn stored_after(
         .all(db)
         .await?
         .into_iter()
-        .map(|m| Arc::new(RunEvent::from(m)))
-        .collect())
+        .map(|m| RunEvent::try_from(m).map(Arc::new))
+        .collect()
 }
 
 /// Fails when `event` does not follow `last`: the log is written in order by one writer
@@ -62,9 +62,9 @@ async fn log_complete(db: &DatabaseConnection, run_id: &str) -> Result<bool, App
     let terminal = run_events::Entity::find()
         .filter(run_events::Column::RunId.eq(run_id))
         .filter(run_events::Column::Kind.is_in([
-            super::RUN_COMPLETED,
-            super::RUN_FAILED,
-            super::RUN_CANCELLED,
+            EventKind::RunCompleted.as_str(),
+            EventKind::RunFailed.as_str(),
+            EventKind::RunCancelled.as_str(),
         ]))
         .one(db)
         .await?;
@@ -98,7 +98,7 @@ fn poll_log(db: &DatabaseConnection, bus: &Arc<Bus>, run_id: &str, mut last: i64
                 Ok(events) => {
                     for event in events {
                         last = event.seq;
-                        ended |= is_terminal(&event.kind);
+                        ended |= event.kind.is_terminal();
                         bus.publish_local(event);
                     }
                 }
@@ -132,7 +132,7 @@ impl EndWatch {
         }
         loop {
             match tokio::time::timeout(SHARED_POLL, self.live.recv()).await {
-                Ok(Ok(event)) if is_terminal(&event.kind) => return Ok(()),
+                Ok(Ok(event)) if event.kind.is_terminal() => return Ok(()),
                 Ok(Ok(_)) => {}
                 Ok(Err(RecvError::Closed)) => {
                     tokio::time::sleep(LOCAL_POLL).await;
@@ -178,7 +178,7 @@ pub fn follow(
                     for event in page {
                         in_order(last, &event)?;
                         last = event.seq;
-                        done = is_terminal(&event.kind);
+                        done = event.kind.is_terminal();
                         yield event;
                     }
                     if !full || done {
@@ -213,7 +213,7 @@ pub fn follow(
                 Ok(event) if event.seq <= last => {}
                 Ok(event) if event.seq == last + 1 => {
                     last = event.seq;
-                    done = is_terminal(&event.kind);
+                    done = event.kind.is_terminal();
                     yield event;
                 }
                 Ok(_) | Err(RecvError::Lagged(_)) => catch_up = true,

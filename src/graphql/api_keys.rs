@@ -1,6 +1,7 @@
 //! API keys in GraphQL.
 
 use super::connection::{from_page, page_args};
+use super::enums::ApiKeyMode;
 use super::scalars::DateTime;
 use super::{db, principal};
 use crate::service::api_keys::{self as svc, NewKey};
@@ -29,9 +30,9 @@ impl ApiKey {
     async fn scopes(&self) -> Vec<String> {
         svc::scopes_of(&self.0)
     }
-    /// `live`, or `test` (runs use the mock provider).
-    async fn mode(&self) -> &str {
-        &self.0.mode
+    /// `LIVE`, or `TEST` (runs use the mock provider).
+    async fn mode(&self) -> ApiKeyMode {
+        self.0.mode.into()
     }
     /// When the key was created.
     async fn created_at(&self) -> DateTime {
@@ -72,9 +73,9 @@ impl CreatedApiKey {
     async fn scopes(&self) -> Vec<String> {
         svc::scopes_of(&self.0.key)
     }
-    /// `live` or `test`.
-    async fn mode(&self) -> &str {
-        &self.0.key.mode
+    /// `LIVE` or `TEST`.
+    async fn mode(&self) -> ApiKeyMode {
+        self.0.key.mode.into()
     }
     /// When the key was created.
     async fn created_at(&self) -> DateTime {

@@ -2,7 +2,7 @@
 //! Errors raised as [`AppError`] carry their code (upper case) and field errors;
 //! internal errors are logged here and replaced by an opaque message with the request id.
 
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 use crate::http::request_id::RequestId;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe,
@@ -94,10 +94,10 @@ pub fn decorate(err: &mut ServerError, request_id: Option<&str>) {
             if let AppError::InsufficientScope(s) = app {
                 scope = Some(s.clone());
             }
-            app.code().to_ascii_uppercase()
+            app.code().graphql()
         }
-        None if err.path.is_empty() => "GRAPHQL_VALIDATION_FAILED".into(),
-        None => "BAD_USER_INPUT".into(),
+        None if err.path.is_empty() => Code::GraphqlValidationFailed.graphql(),
+        None => Code::BadUserInput.graphql(),
     };
     if internal {
         err.message = format!(

@@ -5,7 +5,7 @@
 use super::AppSchema;
 use crate::auth::Authenticator;
 use crate::config::Config;
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 use crate::http::streams::Streams;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
@@ -127,7 +127,7 @@ fn params_from_query_string(qs: &str) -> Result<Params, String> {
 /// A GraphQL-shaped error response for failures before execution.
 pub fn error_response(req: &Request, status: StatusCode, err: &AppError) -> Response {
     let media = negotiate(req.headers()).unwrap_or(Media::Json);
-    let body = json!({ "errors": [{ "message": err.public_message(), "extensions": { "code": err.code().to_ascii_uppercase() } }] });
+    let body = json!({ "errors": [{ "message": err.public_message(), "extensions": { "code": err.code().graphql() } }] });
     (
         status,
         [(header::CONTENT_TYPE, media.content_type())],
@@ -171,7 +171,14 @@ pub async fn get(State(state): State<GraphqlState>, req: Request) -> Response {
     };
     let params = match params_from_query_string(req.uri().query().unwrap_or("")) {
         Ok(p) => p,
-        Err(msg) => return request_error(media, StatusCode::BAD_REQUEST, "BAD_REQUEST", &msg),
+        Err(msg) => {
+            return request_error(
+                media,
+                StatusCode::BAD_REQUEST,
+                &Code::BadRequest.graphql(),
+                &msg,
+            )
+        }
     };
     execute(&state, req, params, media, true).await
 }
@@ -203,12 +210,7 @@ pub async fn post(State(state): State<GraphqlState>, req: Request) -> Response {
     let bytes = match crate::http::body::read(body, state.config.body_limit_bytes).await {
         Ok(b) => b,
         Err(e) => {
-            return request_error(
-                media,
-                e.status(),
-                &e.code().to_ascii_uppercase(),
-                &e.public_message(),
-            )
+            return request_error(media, e.status(), &e.code().graphql(), &e.public_message())
         }
     };
     let params = match serde_json::from_slice::<Value>(&bytes) {
@@ -226,7 +228,12 @@ pub async fn post(State(state): State<GraphqlState>, req: Request) -> Response {
             )
             .await
         }
-        Err(msg) => request_error(media, StatusCode::BAD_REQUEST, "BAD_REQUEST", &msg),
+        Err(msg) => request_error(
+            media,
+            StatusCode::BAD_REQUEST,
+            &Code::BadRequest.graphql(),
+            &msg,
+        ),
     }
 }
 
@@ -234,7 +241,7 @@ fn not_acceptable() -> Response {
     reply(
         Media::Json,
         StatusCode::NOT_ACCEPTABLE,
-        json!({ "errors": [{ "message": "accept application/graphql-response+json or application/json", "extensions": { "code": "NOT_ACCEPTABLE" } }] }),
+        json!({ "errors": [{ "message": "accept application/graphql-response+json or application/json", "extensions": { "code": Code::NotAcceptable.graphql() } }] }),
     )
 }
 
@@ -253,7 +260,12 @@ async fn execute(
             } else {
                 StatusCode::OK
             };
-            return request_error(media, status, "GRAPHQL_PARSE_FAILED", &err.to_string());
+            return request_error(
+                media,
+                status,
+                &Code::GraphqlParseFailed.graphql(),
+                &err.to_string(),
+            );
         }
     };
     if let Some(name) = missing_variable(
@@ -267,7 +279,12 @@ async fn execute(
             StatusCode::OK
         };
         let message = format!("variable `${name}` is required but was not provided");
-        return request_error(media, status, "GRAPHQL_VALIDATION_FAILED", &message);
+        return request_error(
+            media,
+            status,
+            &Code::GraphqlValidationFailed.graphql(),
+            &message,
+        );
     }
     if is_get {
         let op_type = selected(&doc, params.operation_name.as_deref()).map(|op| op.ty);

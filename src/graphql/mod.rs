@@ -5,6 +5,7 @@ pub mod agents;
 pub mod api_keys;
 pub mod connection;
 pub mod cost;
+pub mod enums;
 pub mod errors;
 pub mod http;
 pub mod limits;

@@ -2,6 +2,7 @@
 
 use super::agents::Agent;
 use super::connection::{from_page, page_args, OrderDirection};
+use super::enums::{RunStatus, RunStepStatus, RunStepType};
 use super::scalars::DateTime;
 use super::{caller, db, principal};
 use crate::service::runs::{self as svc, Multitask, RunFilter as SvcFilter, RunRequest, Wait};
@@ -45,9 +46,9 @@ impl Run {
     pub async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
-    /// `queued`, `running`, `waiting_for_approval`, `completed`, `failed` or `cancelled`.
-    async fn status(&self) -> &str {
-        &self.0.status
+    /// Where the run is in its life.
+    async fn status(&self) -> RunStatus {
+        self.0.status.into()
     }
     /// The agent's id.
     async fn agent_id(&self) -> ID {
@@ -147,18 +148,18 @@ impl RunStep {
     async fn position(&self) -> i32 {
         self.0.position
     }
-    /// `llm` or `tool`.
+    /// A model call or a tool call.
     #[graphql(name = "type")]
-    async fn kind(&self) -> &str {
-        &self.0.kind
+    async fn kind(&self) -> RunStepType {
+        self.0.kind.into()
     }
     /// The model (llm) or tool name.
     async fn name(&self) -> Option<&str> {
         self.0.name.as_deref()
     }
-    /// `running`, `completed`, `failed` or `cancelled`.
-    async fn status(&self) -> &str {
-        &self.0.status
+    /// Where the step is.
+    async fn status(&self) -> RunStepStatus {
+        self.0.status.into()
     }
     /// What went in.
     async fn input(&self) -> Json<Value> {
@@ -246,7 +247,7 @@ pub struct RunFilter {
     /// Runs of this agent.
     pub agent_id: Option<ID>,
     /// Runs in any of these statuses.
-    pub status: Option<Vec<String>>,
+    pub status: Option<Vec<RunStatus>>,
     /// Runs on this channel.
     pub channel: Option<String>,
     /// Runs of this end user.
@@ -263,7 +264,12 @@ impl From<RunFilter> for SvcFilter {
     fn from(f: RunFilter) -> Self {
         Self {
             agent_id: f.agent_id.map(|i| i.0),
-            status: f.status.unwrap_or_default(),
+            status: f
+                .status
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
             channel: f.channel,
             user_id: f.user_id,
             workflow_id: f.workflow_id.map(|i| i.0),

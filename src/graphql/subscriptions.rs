@@ -3,6 +3,7 @@
 //! The REST SSE routes execute these same resolvers.
 
 use super::caller;
+use super::enums::RunEventType;
 use super::runs::{Run, RunFilter};
 use super::scalars::DateTime;
 use crate::events::RunEvent as Event;
@@ -21,11 +22,10 @@ impl RunEvent {
     async fn seq(&self) -> i64 {
         self.0.seq
     }
-    /// `run.created`, `run.started`, `step.started`, `token`, `tool.call`, `tool.result`,
-    /// `step.completed`, `run.completed`, `run.failed`, `run.cancelled`.
+    /// What happened (REST: `run.created`, `token`, ...).
     #[graphql(name = "type")]
-    async fn kind(&self) -> &str {
-        &self.0.kind
+    async fn kind(&self) -> RunEventType {
+        self.0.kind.into()
     }
     /// The payload (`{"delta": "..."}` for tokens).
     async fn data(&self) -> Json<Value> {

@@ -2,10 +2,13 @@
 
 use super::agents::{Agent, AgentVersion};
 use super::api_keys::ApiKey;
+use super::enums::Tier;
+use super::runs::Run;
 use super::scalars::DateTime;
 use super::{db, principal};
-use crate::ids;
-use crate::service::{agents, api_keys, orgs};
+use crate::error::AppError;
+use crate::ids::{self, Kind};
+use crate::service::{agents, api_keys, orgs, runs};
 use async_graphql::{Context, Interface, Object, Result, SimpleObject, ID};
 
 /// Any object with a global id.
@@ -24,6 +27,8 @@ pub enum Node {
     AgentVersion(AgentVersion),
     /// An API key.
     ApiKey(ApiKey),
+    /// A run.
+    Run(Run),
 }
 
 /// An organisation.
@@ -33,8 +38,8 @@ pub struct Organization {
     pub id: ID,
     /// Display name.
     pub name: String,
-    /// `free`, `pro` or `enterprise`.
-    pub tier: String,
+    /// The plan tier.
+    pub tier: Tier,
     /// When it was created.
     pub created_at: DateTime,
 }
@@ -66,7 +71,9 @@ impl ViewerQuery {
             organization: Organization {
                 id: ID(org.id),
                 name: org.name,
-                tier: org.tier,
+                tier: orgs::Tier::parse(&org.tier)
+                    .map_err(AppError::internal)?
+                    .into(),
                 created_at: org.created_at.into(),
             },
             api_key_id: ID(p.key_id.clone()),
@@ -78,19 +85,22 @@ impl ViewerQuery {
     /// Any object by id; `null` when it does not exist or is not the caller's.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
         let (db, p) = (db(ctx), principal(ctx));
-        let found = match ids::prefix_of(&id) {
-            Some(ids::AGENT) => agents::get(db, p, &id).await.map(|a| Node::Agent(Agent(a))),
-            Some(ids::API_KEY) => api_keys::get(db, p, &id)
+        let found = match ids::Kind::of(&id) {
+            Some(Kind::Agent) => agents::get(db, p, &id).await.map(|a| Node::Agent(Agent(a))),
+            Some(Kind::ApiKey) => api_keys::get(db, p, &id)
                 .await
                 .map(|k| Node::ApiKey(ApiKey(k))),
-            Some(ids::AGENT_VERSION) => agents::versions::get(db, p, &id)
+            Some(Kind::Run) => runs::get(db, p, &id).await.map(|r| Node::Run(Run(r))),
+            Some(Kind::AgentVersion) => agents::versions::get(db, p, &id)
                 .await
                 .map(|v| Node::AgentVersion(AgentVersion(v))),
-            _ => return Ok(None),
+            // Not fetchable on their own: an organisation is the viewer's, a step is
+            // read through its run.
+            Some(Kind::Org | Kind::RunStep) | None => return Ok(None),
         };
         match found {
             Ok(node) => Ok(Some(node)),
-            Err(crate::error::AppError::NotFound(_)) => Ok(None),
+            Err(AppError::NotFound(_)) => Ok(None),
             Err(e) => Err(e.into()),
         }
     }

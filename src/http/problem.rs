@@ -61,7 +61,7 @@ impl IntoResponse for AppError {
         }
         let mut res = response(
             self.status(),
-            self.code(),
+            self.code().as_str(),
             &self.public_message(),
             self.field_errors(),
         );

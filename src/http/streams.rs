@@ -339,7 +339,7 @@ mod tests {
         let a1 = s.acquire(&a).expect("first");
         let _a2 = s.acquire(&a).expect("second");
         let err = s.acquire(&a).err().expect("third is over the key cap");
-        assert_eq!(err.code(), "too_many_streams");
+        assert_eq!(err.code().as_str(), "too_many_streams");
         // Watching a connection is not a stream.
         let _conn = s.watch(&a).expect("watch");
         let _b1 = s.acquire(&b).expect("org has room for one more");
@@ -366,7 +366,7 @@ mod tests {
         drop(other);
         drained.await;
         assert_eq!(
-            s.acquire(&a).err().map(|e| e.code()),
+            s.acquire(&a).err().map(|e| e.code().as_str()),
             Some("unavailable"),
             "no new streams while shutting down"
         );

@@ -55,7 +55,14 @@ async fn run(
         let guard = state.streams.acquire_caller(&extensions)?;
         let mut gql = gql.variables(Variables::from_json(Value::Object(vars)));
         gql.set_parsed_query(route.op.doc.clone());
-        return Ok(super::sse::respond(state, gql, route.op.path[0].clone(), guard).await);
+        return Ok(super::sse::respond(
+            state,
+            gql,
+            route.op.path[0].clone(),
+            route.enums.clone(),
+            guard,
+        )
+        .await);
     }
     let mut stream = None;
     if let Some(input_ty) = route.op.variable("input") {
@@ -93,10 +100,8 @@ async fn run(
     if let Some(err) = response.errors.first() {
         return Ok(graphql_error_to_problem(err));
     }
-    let mut data_json = response
-        .data
-        .into_json()
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let mut data_json = response.data.into_json().map_err(AppError::internal)?;
+    route.enums.to_rest(&mut data_json);
     let pointer: String = route.op.path.iter().map(|key| format!("/{key}")).collect();
     let mut target = data_json
         .pointer_mut(&pointer)
@@ -112,7 +117,14 @@ async fn run(
         let sub = GqlRequest::new("").variables(Variables::from_json(json!({ "id": id })));
         let mut sub = crate::graphql::with_caller(sub, &extensions);
         sub.set_parsed_query(op.doc.clone());
-        return Ok(super::sse::respond(state, sub, op.path[0].clone(), guard).await);
+        return Ok(super::sse::respond(
+            state,
+            sub,
+            op.path[0].clone(),
+            route.stream_enums.clone(),
+            guard,
+        )
+        .await);
     }
     let body = match route.def.shape {
         Shape::Object | Shape::Stream => target,

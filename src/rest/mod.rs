@@ -2,6 +2,7 @@
 //! [`table::ROUTES`] executed as its stored GraphQL operation on the same schema.
 
 pub mod document;
+pub mod enums;
 pub mod exec;
 pub mod openapi;
 pub mod params;
@@ -41,6 +42,10 @@ pub struct CompiledRoute {
     pub op: Operation,
     /// The subscription streamed on request, if the route has one.
     pub stream_op: Option<Operation>,
+    /// Where `op`'s result holds enum values (REST spells them its own way).
+    pub enums: enums::EnumFields,
+    /// The same for `stream_op`.
+    pub stream_enums: enums::EnumFields,
 }
 
 /// Every REST route, compiled once at start-up, and the schema's types.
@@ -68,9 +73,15 @@ impl RestApi {
                     })?),
                     None => None,
                 };
+                let op = Operation::compile(def)?;
                 Ok(CompiledRoute {
                     def: *def,
-                    op: Operation::compile(def)?,
+                    enums: enums::EnumFields::of(&op, &types),
+                    stream_enums: stream_op
+                        .as_ref()
+                        .map(|s| enums::EnumFields::of(s, &types))
+                        .unwrap_or_default(),
+                    op,
                     stream_op,
                 })
             })

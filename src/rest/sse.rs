@@ -4,6 +4,7 @@
 //! stream whose key is revoked, or whose server is shutting down, ends with an `error`
 //! event carrying the `code` (`unauthenticated`, `unavailable`).
 
+use super::enums::EnumFields;
 use super::exec::graphql_error_to_problem;
 use super::RestState;
 use crate::http::streams::{End, StreamGuard};
@@ -20,7 +21,7 @@ const FIRST_ITEM_WAIT: Duration = Duration::from_millis(100);
 /// Heartbeat interval (an SSE comment) on idle streams.
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
 
-fn event_of(item: Result<async_graphql::Response, End>, field: &str) -> Event {
+fn event_of(item: Result<async_graphql::Response, End>, field: &str, enums: &EnumFields) -> Event {
     let resp = match item {
         Ok(resp) => resp,
         Err(end) => {
@@ -36,7 +37,8 @@ fn event_of(item: Result<async_graphql::Response, End>, field: &str) -> Event {
             .event("error")
             .data(serde_json::json!({ "message": err.message }).to_string());
     }
-    let data = resp.data.into_json().unwrap_or(Value::Null);
+    let mut data = resp.data.into_json().unwrap_or(Value::Null);
+    enums.to_rest(&mut data);
     let item = &data[field];
     let mut event = Event::default().data(item["data"].to_string());
     if let Some(kind) = item["type"].as_str() {
@@ -49,11 +51,12 @@ fn event_of(item: Result<async_graphql::Response, End>, field: &str) -> Event {
 }
 
 /// Runs the subscription and answers with its SSE stream, which holds `guard`; `field` is
-/// its root field.
+/// its root field, `enums` where its items hold enum values (the event name is one).
 pub async fn respond(
     state: &RestState,
     gql: async_graphql::Request,
     field: String,
+    enums: EnumFields,
     guard: StreamGuard,
 ) -> Response {
     let mut stream = guard.bound(state.schema.execute_stream(gql)).boxed();
@@ -64,10 +67,10 @@ pub async fn respond(
         Ok(Some(resp)) => Some(resp),
         Ok(None) | Err(_) => None,
     };
-    let field2 = field.clone();
+    let (field2, enums2) = (field.clone(), enums.clone());
     let events = futures::stream::iter(first)
-        .map(move |r| event_of(r, &field2))
-        .chain(stream.map(move |r| event_of(r, &field)))
+        .map(move |r| event_of(r, &field2, &enums2))
+        .chain(stream.map(move |r| event_of(r, &field, &enums)))
         .map(Ok::<_, Infallible>);
     Sse::new(events)
         .keep_alive(KeepAlive::new().interval(HEARTBEAT))

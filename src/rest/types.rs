@@ -198,13 +198,16 @@ impl<'a> Coerce<'a> {
 
     fn composite(&mut self, v: &Value, name: &str, pointer: &str) -> Value {
         if let Some(values) = self.types.enum_values(name) {
-            let wanted = v.as_str().map(str::to_ascii_uppercase);
+            let wanted = v.as_str().and_then(|s| super::enums::gql_value(name, s));
             return match wanted {
-                Some(w) if values.contains(&w) => Value::String(w),
+                Some(w) if values.iter().any(|v| v == w) => Value::String(w.to_owned()),
                 _ => {
-                    let allowed: Vec<String> =
-                        values.iter().map(|s| s.to_ascii_lowercase()).collect();
-                    self.fail(pointer, format!("must be one of: {}", allowed.join(", ")))
+                    let allowed = super::enums::rest_enum_values(name).join(", ");
+                    let detail = match v.as_str() {
+                        Some(given) => format!("must be one of: {allowed}; got `{given}`"),
+                        None => format!("must be one of: {allowed}"),
+                    };
+                    self.fail(pointer, detail)
                 }
             };
         }

@@ -13,8 +13,9 @@ use crate::error::AppResult;
 use crate::events::bus::Bus;
 use crate::events::journal::{Journal, RunJournal};
 use crate::events::log::RunLog;
-use crate::events::{RUN_STARTED, TOKEN, TOOL_CALL, TOOL_RESULT};
+use crate::events::EventKind;
 use crate::service::runs::lease;
+use entity::run_steps::StepKind;
 use entity::runs;
 use sea_orm::DatabaseConnection;
 use serde_json::{json, Value};
@@ -76,7 +77,7 @@ impl Executor {
             self.journal.clone(),
             RunLog::after(&run.id, &run.org_id, last_seq),
         );
-        log.event(RUN_STARTED, json!({ "attempt": run.attempts }))
+        log.event(EventKind::RunStarted, json!({ "attempt": run.attempts }))
             .await?;
         let started = Instant::now();
         let mut totals = Totals::default();
@@ -147,7 +148,7 @@ impl Executor {
                 run,
                 NewStep {
                     position,
-                    kind: "llm",
+                    kind: StepKind::Llm,
                     name: Some(&model),
                     input,
                 },
@@ -172,7 +173,10 @@ impl Executor {
                             text.push_str(&t);
                             if stored.is_ok() {
                                 stored = log
-                                    .event(TOKEN, json!({ "delta": t, "step_id": step_id }))
+                                    .event(
+                                        EventKind::Token,
+                                        json!({ "delta": t, "step_id": step_id }),
+                                    )
                                     .await;
                             }
                         }
@@ -242,7 +246,7 @@ impl Executor {
         call: &ToolCall,
     ) -> AppResult<String> {
         log.event(
-            TOOL_CALL,
+            EventKind::ToolCall,
             json!({ "call_id": call.id, "name": call.name, "arguments": call.arguments }),
         )
         .await?;
@@ -252,7 +256,7 @@ impl Executor {
             run,
             NewStep {
                 position,
-                kind: "tool",
+                kind: StepKind::Tool,
                 name: Some(&call.name),
                 input,
             },
@@ -270,7 +274,7 @@ impl Executor {
                 Some(json!({ "code": "tool_error", "message": msg })),
             ),
         };
-        log.event(TOOL_RESULT, json!({ "call_id": call.id, "name": call.name, "ok": result.is_ok(), "output": content })).await?;
+        log.event(EventKind::ToolResult, json!({ "call_id": call.id, "name": call.name, "ok": result.is_ok(), "output": content })).await?;
         step.finish(
             log,
             StepResult {

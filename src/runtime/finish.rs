@@ -4,8 +4,8 @@
 
 use crate::error::{AppError, AppResult};
 use crate::events::journal::RunJournal;
-use crate::events::{RUN_CANCELLED, RUN_COMPLETED, RUN_FAILED};
-use entity::runs;
+use crate::events::EventKind;
+use entity::runs::{self, RunStatus};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use serde_json::json;
 use std::time::Duration;
@@ -53,14 +53,19 @@ pub(super) async fn finish(
 ) -> AppResult<()> {
     let duration_ms = elapsed.as_millis() as i64;
     let (status, output, error, kind) = match &outcome {
-        Outcome::Completed(text) => ("completed", Some(text.clone()), None, RUN_COMPLETED),
+        Outcome::Completed(text) => (
+            RunStatus::Completed,
+            Some(text.clone()),
+            None,
+            EventKind::RunCompleted,
+        ),
         Outcome::Failed { code, message } => (
-            "failed",
+            RunStatus::Failed,
             None,
             Some(json!({ "code": code, "message": message })),
-            RUN_FAILED,
+            EventKind::RunFailed,
         ),
-        Outcome::Cancelled => ("cancelled", None, None, RUN_CANCELLED),
+        Outcome::Cancelled => (RunStatus::Cancelled, None, None, EventKind::RunCancelled),
     };
     let data = json!({
         "output": output,
@@ -70,7 +75,7 @@ pub(super) async fn finish(
         "duration_ms": duration_ms,
     });
     let ended = runs::Model {
-        status: status.into(),
+        status,
         output,
         error,
         tokens_input: totals.input as i64,

@@ -43,7 +43,7 @@ pub async fn history(db: &impl ConnectionTrait, run: &runs::Model) -> AppResult<
     let mut turns = Entity::find()
         .filter(Column::SessionKey.eq(&run.session_key))
         .filter(Column::OrgId.eq(&run.org_id))
-        .filter(Column::Status.eq("completed"))
+        .filter(Column::Status.eq(entity::runs::RunStatus::Completed))
         .filter(Column::CreatedAt.lt(run.created_at))
         .order_by_desc(Column::CreatedAt)
         .limit(HISTORY_TURNS)

@@ -3,9 +3,10 @@
 
 use crate::error::AppResult;
 use crate::events::journal::RunJournal;
-use crate::events::{STEP_COMPLETED, STEP_STARTED};
+use crate::events::EventKind;
 use crate::ids;
-use entity::{run_steps, runs};
+use entity::run_steps::{self, StepKind, StepStatus};
+use entity::runs;
 use serde_json::{json, Value};
 use std::time::Instant;
 
@@ -13,8 +14,8 @@ use std::time::Instant;
 pub struct NewStep<'a> {
     /// 1, 2, ... within the run.
     pub position: i32,
-    /// `llm` or `tool`.
-    pub kind: &'a str,
+    /// A model or a tool call.
+    pub kind: StepKind,
     /// The model or tool name.
     pub name: Option<&'a str>,
     /// What goes in.
@@ -60,14 +61,14 @@ impl Step {
             run_id: run.id.clone(),
             org_id: run.org_id.clone(),
             position,
-            kind: kind.to_owned(),
+            kind,
             name: name.map(str::to_owned),
             input,
             output: None,
             tokens_input: 0,
             tokens_output: 0,
             cost: 0.0,
-            status: "running".into(),
+            status: StepStatus::Running,
             error: None,
             started_at: crate::clock::now(),
             completed_at: None,
@@ -75,8 +76,8 @@ impl Step {
         };
         log.step(row.clone()).await?;
         log.event(
-            STEP_STARTED,
-            json!({ "step_id": row.id, "type": kind, "name": name, "position": position }),
+            EventKind::StepStarted,
+            json!({ "step_id": row.id, "type": kind.as_str(), "name": name, "position": position }),
         )
         .await?;
         Ok(Self {
@@ -94,9 +95,9 @@ impl Step {
     pub async fn finish(self, log: &mut RunJournal, result: StepResult) -> AppResult<()> {
         let duration_ms = self.started.elapsed().as_millis() as i64;
         let status = if result.error.is_some() {
-            "failed"
+            StepStatus::Failed
         } else {
-            "completed"
+            StepStatus::Completed
         };
         let id = self.row.id.clone();
         let row = run_steps::Model {
@@ -104,7 +105,7 @@ impl Step {
             tokens_input: result.tokens_input as i64,
             tokens_output: result.tokens_output as i64,
             cost: result.cost,
-            status: status.into(),
+            status,
             error: result.error.clone(),
             completed_at: Some(crate::clock::now()),
             duration_ms: Some(duration_ms),
@@ -112,10 +113,10 @@ impl Step {
         };
         log.step(row).await?;
         log.event(
-            STEP_COMPLETED,
+            EventKind::StepCompleted,
             json!({
                 "step_id": id,
-                "status": status,
+                "status": status.as_str(),
                 "tokens": { "input": result.tokens_input, "output": result.tokens_output },
                 "cost": result.cost,
                 "duration_ms": duration_ms,

@@ -53,7 +53,7 @@ pub async fn snapshot(
         .one(db)
         .await?
         .ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!(
+            AppError::internal(anyhow::anyhow!(
                 "version {version} of agent {agent_id} is missing"
             ))
         })?;

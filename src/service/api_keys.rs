@@ -5,7 +5,7 @@ pub use crate::auth::store::scopes_of;
 use crate::auth::{keys, scopes, Principal, Scope};
 use crate::error::{AppError, AppResult};
 use crate::ids;
-use entity::api_keys::{self, Column, Entity, Model};
+use entity::api_keys::{self, Column, Entity, KeyMode, Model};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
@@ -75,11 +75,10 @@ pub async fn issue(
         key_hash: Set(keys::hash(&secret)),
         scopes: Set(serde_json::json!(scopes)),
         mode: Set(if keys::is_test(&secret) {
-            "test"
+            KeyMode::Test
         } else {
-            "live"
-        }
-        .to_owned()),
+            KeyMode::Live
+        }),
         created_at: Set(crate::clock::now()),
         last_used_at: Set(None),
         revoked_at: Set(None),
@@ -112,7 +111,7 @@ pub async fn create(db: &impl ConnectionTrait, p: &Principal, new: NewKey) -> Ap
 /// test key manages only test keys. Revoking is held to the same rule as granting, so a
 /// narrow `keys:write` key cannot take down the organisation's admin key.
 fn may_manage(p: &Principal, key: &Model) -> bool {
-    p.can_grant(&scopes_of(key)) && (!p.test_mode || key.mode == "test")
+    p.can_grant(&scopes_of(key)) && (!p.test_mode || key.mode == KeyMode::Test)
 }
 
 /// One key of the caller's organisation.

@@ -11,6 +11,7 @@ mod auth;
 mod cancel_wait;
 mod config_boot;
 mod config_defaults;
+mod enums;
 mod errors;
 mod graphql;
 mod graphql_http_audit;

@@ -245,7 +245,10 @@ fn schemas_are_named_and_say_what_the_answers_hold() {
         schemas["TokenUsage"]["required"],
         json!(["input", "output"])
     );
-    let statuses: Vec<&str> = orchstack::service::runs::STATUSES.to_vec();
+    let statuses: Vec<&str> = entity::runs::RunStatus::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
     assert_eq!(
         schemas["Run"]["properties"]["status"]["enum"],
         json!(statuses)

@@ -26,14 +26,18 @@ fn snake(name: &str) -> String {
     out
 }
 
-/// The GraphQL object with its top-level keys in REST's snake_case.
+/// The GraphQL object with its top-level keys in REST's snake_case (and its enum
+/// values, `mode`, in REST's lower case).
 fn to_rest(gql: &Value) -> Value {
     let obj = gql
         .as_object()
         .unwrap_or_else(|| panic!("not an object: {gql}"));
     Value::Object(
         obj.iter()
-            .map(|(k, v)| (snake(k), v.clone()))
+            .map(|(k, v)| match (k.as_str(), v.as_str()) {
+                ("mode", Some(m)) => (snake(k), json!(m.to_ascii_lowercase())),
+                _ => (snake(k), v.clone()),
+            })
             .collect::<Map<_, _>>(),
     )
 }

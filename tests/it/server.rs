@@ -133,7 +133,7 @@ async fn first_start_prints_a_working_admin_key_and_sigterm_stops_cleanly() {
     assert_eq!(viewer["data"]["viewer"]["scopes"], json!(["*"]));
     assert_eq!(
         viewer["data"]["viewer"]["organization"]["tier"],
-        "enterprise"
+        "ENTERPRISE"
     );
     api.create_agent("logged").await;
     let (out, err) = stop(child).await;
@@ -216,7 +216,7 @@ async fn cli_creates_orgs_and_keys_and_prints_schemas() {
         .gql("{ viewer { organization { id tier } scopes } }", json!({}))
         .await;
     assert_eq!(viewer["data"]["viewer"]["organization"]["id"], org.as_str());
-    assert_eq!(viewer["data"]["viewer"]["organization"]["tier"], "pro");
+    assert_eq!(viewer["data"]["viewer"]["organization"]["tier"], "PRO");
 }
 
 #[tokio::test]

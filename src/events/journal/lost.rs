@@ -5,15 +5,16 @@
 //! gap-free log that says what happened.
 
 use super::{stop, Batch, Finish};
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 use crate::events::log::RunLog;
-use crate::events::{bus::Bus, RUN_FAILED};
+use crate::events::{bus::Bus, EventKind};
+use entity::runs::RunStatus;
 use sea_orm::DatabaseConnection;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 
 /// The code a run ends with when its writes could not be stored.
-pub const STORAGE_ERROR: &str = "storage_error";
+pub const STORAGE_ERROR: &str = Code::StorageError.as_str();
 
 const LOST_MESSAGE: &str = "some of this run's events could not be stored (the database was \
      unavailable for longer than the run's lease allows); the run was stopped";
@@ -65,8 +66,8 @@ pub(super) async fn as_storage_failure(
         fields.insert("output".into(), Value::Null);
         fields.insert("error".into(), error.clone());
     }
-    f.event = log.next(RUN_FAILED, data);
-    f.run.status = "failed".into();
+    f.event = log.next(EventKind::RunFailed, data);
+    f.run.status = RunStatus::Failed;
     f.run.output = None;
     f.run.error = Some(error);
     Ok(f)

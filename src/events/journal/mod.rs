@@ -167,8 +167,9 @@ impl Journal {
     }
 }
 
+#[track_caller]
 fn stopped() -> AppError {
-    AppError::Internal(anyhow::anyhow!("the run journal has stopped"))
+    AppError::internal(anyhow::anyhow!("the run journal has stopped"))
 }
 
 /// One batch, split by kind; events keep their order.

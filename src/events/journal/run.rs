@@ -3,6 +3,7 @@
 use super::Journal;
 use crate::error::AppResult;
 use crate::events::log::RunLog;
+use crate::events::EventKind;
 use entity::{run_steps, runs};
 
 /// One run's writer for its executor: numbers the run's events and hands them, with the
@@ -19,7 +20,7 @@ impl RunJournal {
     }
 
     /// Appends an event.
-    pub async fn event(&mut self, kind: &str, data: serde_json::Value) -> AppResult<()> {
+    pub async fn event(&mut self, kind: EventKind, data: serde_json::Value) -> AppResult<()> {
         let event = self.log.next(kind, data);
         self.journal.event(event).await
     }
@@ -37,7 +38,7 @@ impl RunJournal {
         &mut self,
         run: runs::Model,
         owner: &str,
-        kind: &str,
+        kind: EventKind,
         data: serde_json::Value,
     ) -> AppResult<bool> {
         use backon::{ExponentialBuilder, Retryable};

@@ -3,6 +3,8 @@
 use super::super::RunEvent;
 use crate::error::AppResult;
 use crate::service::runs::lease;
+use entity::run_steps::StepStatus;
+use entity::runs::RunStatus;
 use entity::{run_events, run_steps, runs};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -110,7 +112,7 @@ async fn end_run(
     owner: &str,
 ) -> AppResult<bool> {
     let updated = runs::Entity::update_many()
-        .col_expr(runs::Column::Status, Expr::value(run.status.clone()))
+        .col_expr(runs::Column::Status, Expr::value(run.status))
         .col_expr(runs::Column::Output, Expr::value(run.output.clone()))
         .col_expr(runs::Column::Error, Expr::value(run.error.clone()))
         .col_expr(runs::Column::TokensInput, Expr::value(run.tokens_input))
@@ -129,12 +131,12 @@ async fn end_run(
     if updated.rows_affected == 0 {
         return Ok(false);
     }
-    if run.status != "completed" {
+    if run.status != RunStatus::Completed {
         // Steps cut short by a cancel, timeout or failure end with the run.
-        let status = if run.status == "cancelled" {
-            "cancelled"
+        let status = if run.status == RunStatus::Cancelled {
+            StepStatus::Cancelled
         } else {
-            "failed"
+            StepStatus::Failed
         };
         run_steps::Entity::update_many()
             .col_expr(run_steps::Column::Status, Expr::value(status))
@@ -143,7 +145,7 @@ async fn end_run(
                 Expr::value(run.completed_at),
             )
             .filter(run_steps::Column::RunId.eq(&run.id))
-            .filter(run_steps::Column::Status.eq("running"))
+            .filter(run_steps::Column::Status.eq(StepStatus::Running))
             .exec(txn)
             .await?;
     }

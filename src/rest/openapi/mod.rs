@@ -91,7 +91,7 @@ fn parameters(gen: &Gen, route: &CompiledRoute) -> Vec<Value> {
     for f in gen.types.input_fields(filter).unwrap_or_default() {
         let (name, ty) = (snake(&f.node.name.node), &f.node.ty.node);
         let leaf = gen
-            .leaf(filter, &f.node.name.node, named(ty), true)
+            .leaf(named(ty), true)
             .unwrap_or_else(|| json!({ "type": "string" }));
         let description = f
             .node

@@ -1,7 +1,7 @@
 //! JSON Schemas of the document, each a named entry of `components.schemas`: request
 //! bodies from the schema's input types, responses from the routes' stored selections.
 
-use super::values::{rest_enum_values, string_field_values};
+use super::values::rest_enum_values;
 use crate::rest::table::Shape;
 use crate::rest::types::{named, snake, Types};
 use crate::rest::CompiledRoute;
@@ -116,15 +116,10 @@ impl<'a> Gen<'a> {
         })
     }
 
-    /// The schema of a field's values: its enum values when the field holds one of a
-    /// fixed set (an SDL enum, or a string field listed in `values`), else its scalar.
-    pub fn leaf(&self, parent: &str, field: &str, ty_name: &str, input: bool) -> Option<Value> {
-        match string_field_values(parent, field) {
-            Some(values) if ty_name == "String" => {
-                Some(json!({ "type": "string", "enum": values }))
-            }
-            _ => self.scalar(ty_name, input),
-        }
+    /// The schema of a field's values: its enum values when its type is an SDL enum,
+    /// else its scalar.
+    pub fn leaf(&self, ty_name: &str, input: bool) -> Option<Value> {
+        self.scalar(ty_name, input)
     }
 
     /// Stores `schema` under the first free (or identical) name of `preferred`,
@@ -172,10 +167,7 @@ impl<'a> Gen<'a> {
             for f in fields {
                 let key = snake(&f.node.name.node);
                 let ty = &f.node.ty.node;
-                let schema = match (
-                    &ty.base,
-                    self.leaf(name, &f.node.name.node, named(ty), true),
-                ) {
+                let schema = match (&ty.base, self.leaf(named(ty), true)) {
                     (BaseType::Named(_), Some(leaf)) => nullable(leaf, ty.nullable),
                     _ => self.input(ty),
                 };
@@ -248,12 +240,12 @@ impl<'a> Gen<'a> {
             .map(|d| d.node.clone())
     }
 
-    fn output(&mut self, ty: &Type, set: &SelectionSet, at: (&str, &str), hint: &str) -> Value {
+    fn output(&mut self, ty: &Type, set: &SelectionSet, hint: &str) -> Value {
         let schema = match &ty.base {
             BaseType::List(inner) => {
-                json!({ "type": "array", "items": self.output(inner, set, at, hint) })
+                json!({ "type": "array", "items": self.output(inner, set, hint) })
             }
-            BaseType::Named(n) => match self.leaf(at.0, at.1, n, false) {
+            BaseType::Named(n) => match self.leaf(n, false) {
                 Some(s) => s,
                 None => {
                     let schema = self.object(n, set, false);
@@ -271,7 +263,7 @@ impl<'a> Gen<'a> {
         for (key, name, sub) in fields(set) {
             let hint = format!("{parent}{}", pascal(&key));
             let schema = match self.types.field_type(parent, name).cloned() {
-                Some(ty) => self.output(&ty, sub, (parent, name), &hint),
+                Some(ty) => self.output(&ty, sub, &hint),
                 None => json!({}),
             };
             let description = self.field_description(parent, name);

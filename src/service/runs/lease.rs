@@ -6,7 +6,7 @@
 use crate::error::AppResult;
 use crate::events::bus::Bus;
 use crate::events::log::RunLog;
-use crate::events::RUN_FAILED;
+use crate::events::EventKind;
 use chrono::{Duration, Utc};
 use entity::runs::{Column, Entity, Model};
 use sea_orm::sea_query::Expr;
@@ -105,7 +105,7 @@ pub async fn reap(db: &DatabaseConnection, bus: &Bus) -> AppResult<usize> {
     let mut reaped = 0;
     for run in expired {
         let error = json!({
-            "code": "worker_lost",
+            "code": crate::error::Code::WorkerLost,
             "message": "the instance executing this run stopped before it finished",
         });
         // The ending and its terminal event in one transaction: a run never shows
@@ -134,12 +134,12 @@ pub async fn reap(db: &DatabaseConnection, bus: &Bus) -> AppResult<usize> {
             .await?;
         let mut log = RunLog::open(&txn, &run.id, &run.org_id).await?;
         let event = log
-            .store(&txn, RUN_FAILED, json!({ "error": error }))
+            .store(&txn, EventKind::RunFailed, json!({ "error": error }))
             .await?;
         txn.commit().await?;
         bus.publish_event(event);
         bus.publish_run(Model {
-            status: "failed".into(),
+            status: entity::runs::RunStatus::Failed,
             error: Some(error),
             lease_owner: None,
             completed_at: Some(now),

@@ -15,11 +15,11 @@ use crate::events::bus::Bus;
 use crate::events::journal::Journal;
 use crate::events::log::RunLog;
 use crate::events::reader::EndWatch;
-use crate::events::{RUN_CANCELLED, RUN_CREATED};
+use crate::events::EventKind;
 use crate::ids;
 use chrono::{DateTime, Utc};
 use entity::run_steps;
-use entity::runs::{self, Column, Entity, Model};
+use entity::runs::{self, Column, Entity, Model, RunStatus};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -63,20 +63,14 @@ pub struct RunRequest {
 }
 
 /// Run statuses that are not final.
-pub const ACTIVE: &[&str] = &["queued", "running", "waiting_for_approval"];
-/// Every run status.
-pub const STATUSES: &[&str] = &[
-    "queued",
-    "running",
-    "waiting_for_approval",
-    "completed",
-    "failed",
-    "cancelled",
-];
+pub fn active() -> impl Iterator<Item = RunStatus> {
+    RunStatus::ALL.into_iter().filter(|s| s.is_active())
+}
 
-/// Whether a run in `status` is still going (not final).
+/// Whether a run whose status is spelled `status` (as stored, and as REST shows it) is
+/// still going (not final).
 pub fn is_active(status: &str) -> bool {
-    ACTIVE.contains(&status)
+    RunStatus::parse(status).is_some_and(RunStatus::is_active)
 }
 
 /// Filters on run lists.
@@ -85,7 +79,7 @@ pub struct RunFilter {
     /// Runs of this agent.
     pub agent_id: Option<String>,
     /// Runs in any of these statuses.
-    pub status: Vec<String>,
+    pub status: Vec<RunStatus>,
     /// Runs on this channel.
     pub channel: Option<String>,
     /// Runs of this end user.
@@ -169,7 +163,7 @@ fn in_session(p: &Principal, key: &str) -> sea_orm::Select<Entity> {
     Entity::find()
         .filter(Column::OrgId.eq(&p.org_id))
         .filter(Column::SessionKey.eq(key))
-        .filter(Column::Status.is_in(ACTIVE.iter().copied()))
+        .filter(Column::Status.is_in(active()))
 }
 
 /// Checks, before any work is done, that the caller may trigger a run and read its
@@ -206,7 +200,7 @@ pub async fn create(
         org_id: Set(p.org_id.clone()),
         agent_id: Set(agent.id.clone()),
         agent_version: Set(agent.version),
-        status: Set("queued".into()),
+        status: Set(RunStatus::Queued),
         input: Set(req.input),
         output: Set(None),
         channel: Set(req.channel),
@@ -232,7 +226,8 @@ pub async fn create(
         // Group-committed with other runs' writes (see events::journal); only `reject`
         // needs its own transaction, to check the conversation atomically.
         let run = run.try_into_model()?;
-        let event = RunLog::new(&run.id, &run.org_id).next(RUN_CREATED, created_data(&run));
+        let event =
+            RunLog::new(&run.id, &run.org_id).next(EventKind::RunCreated, created_data(&run));
         journal.create(run.clone(), event).await?;
         return Ok(run);
     }
@@ -254,7 +249,9 @@ pub async fn create(
         )));
     }
     let mut log = RunLog::new(&run.id, &run.org_id);
-    let event = log.store(&txn, RUN_CREATED, created_data(&run)).await?;
+    let event = log
+        .store(&txn, EventKind::RunCreated, created_data(&run))
+        .await?;
     txn.commit().await?;
     bus.publish_event(event);
     bus.publish_run(run.clone());
@@ -296,13 +293,7 @@ pub async fn list(
         select = select.filter(Column::AgentId.eq(v));
     }
     if !f.status.is_empty() {
-        if let Some(bad) = f.status.iter().find(|s| !STATUSES.contains(&s.as_str())) {
-            return Err(AppError::BadRequest(format!(
-                "unknown run status `{bad}`; statuses: {}",
-                STATUSES.join(", ")
-            )));
-        }
-        select = select.filter(Column::Status.is_in(f.status.iter().cloned()));
+        select = select.filter(Column::Status.is_in(f.status.iter().copied()));
     }
     if let Some(v) = &f.channel {
         select = select.filter(Column::Channel.eq(v));
@@ -357,7 +348,7 @@ pub async fn cancel(s: &crate::service::Services, p: &Principal, id: &str) -> Ap
     let wait = s.config.runs.cancel_wait;
     p.require(Scope::RunsWrite)?;
     let run = find(db, p, id).await?;
-    if !ACTIVE.contains(&run.status.as_str()) {
+    if !run.status.is_active() {
         return Err(AppError::Conflict(format!(
             "run {id} already ended ({})",
             run.status
@@ -368,7 +359,7 @@ pub async fn cancel(s: &crate::service::Services, p: &Principal, id: &str) -> Ap
     request_cancel(db, bus, run).await?;
     let now = find(db, p, id).await?;
     match watch {
-        Some(watch) if ACTIVE.contains(&now.status.as_str()) => {
+        Some(watch) if now.status.is_active() => {
             // After `wait` the run is answered as it is then.
             let _ = tokio::time::timeout(wait, watch.ended(db, bus)).await;
             find(db, p, id).await
@@ -383,11 +374,11 @@ async fn request_cancel(db: &DatabaseConnection, bus: &Bus, run: Model) -> AppRe
     // its terminal event in the same transaction.
     let txn = db.begin().await?;
     let ended = Entity::update_many()
-        .col_expr(Column::Status, Expr::value("cancelled"))
+        .col_expr(Column::Status, Expr::value(RunStatus::Cancelled))
         .col_expr(Column::CancelRequested, Expr::value(true))
         .col_expr(Column::CompletedAt, Expr::value(now))
         .filter(Column::Id.eq(&run.id))
-        .filter(Column::Status.eq("queued"))
+        .filter(Column::Status.eq(RunStatus::Queued))
         .exec(&txn)
         .await?;
     if ended.rows_affected == 1 {
@@ -395,14 +386,14 @@ async fn request_cancel(db: &DatabaseConnection, bus: &Bus, run: Model) -> AppRe
         let event = log
             .store(
                 &txn,
-                RUN_CANCELLED,
+                EventKind::RunCancelled,
                 json!({ "reason": "cancelled before it started" }),
             )
             .await?;
         txn.commit().await?;
         bus.publish_event(event);
         bus.publish_run(Model {
-            status: "cancelled".into(),
+            status: RunStatus::Cancelled,
             cancel_requested: true,
             completed_at: Some(now),
             ..run

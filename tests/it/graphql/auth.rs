@@ -21,7 +21,7 @@ async fn viewer_describes_the_caller() {
     let viewer = &data(&body)["viewer"];
     assert_eq!(viewer["organization"]["id"], json!(s.org_id));
     assert_eq!(viewer["organization"]["name"], json!("test org"));
-    assert_eq!(viewer["organization"]["tier"], json!("enterprise"));
+    assert_eq!(viewer["organization"]["tier"], json!("ENTERPRISE"));
     let created = viewer["organization"]["createdAt"]
         .as_str()
         .expect("createdAt");
@@ -67,7 +67,7 @@ async fn viewer_describes_the_caller() {
         .gql("{ viewer { organization { id tier } } }", json!({}))
         .await;
     assert_eq!(data(&body)["viewer"]["organization"]["id"], json!(free_org));
-    assert_eq!(data(&body)["viewer"]["organization"]["tier"], json!("free"));
+    assert_eq!(data(&body)["viewer"]["organization"]["tier"], json!("FREE"));
 }
 
 #[tokio::test]
@@ -143,7 +143,7 @@ async fn api_keys_created_over_graphql_work_until_revoked() {
     let secret = created["secret"].as_str().expect("secret");
     assert!(secret.starts_with("os_live_"), "secret {secret}");
     assert_eq!(created["scopes"], json!(["agents:read"]));
-    assert_eq!(created["mode"], json!("live"));
+    assert_eq!(created["mode"], json!("LIVE"));
     let key_id = created["id"].as_str().unwrap();
 
     let new_api = s.api_with(Some(secret));

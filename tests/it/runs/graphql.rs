@@ -27,7 +27,7 @@ async fn graphql_run_agent_returns_the_run_with_its_agent_and_steps() {
     assert_eq!(res["errors"], Value::Null, "{res}");
     let run = &res["data"]["runAgent"];
     assert!(str_of(run, "id").starts_with("run_"), "{run}");
-    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["status"], "COMPLETED", "{run}");
     assert_eq!(run["output"], "Hello from GraphQL");
     assert_eq!(run["channel"], "web");
     assert_eq!(run["userId"], "usr_9");
@@ -35,8 +35,8 @@ async fn graphql_run_agent_returns_the_run_with_its_agent_and_steps() {
     assert_eq!(run["agent"], json!({ "id": agent, "name": "Booker" }));
     let steps = run["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 1, "{run}");
-    assert_eq!(steps[0]["type"], "llm");
-    assert_eq!(steps[0]["status"], "completed");
+    assert_eq!(steps[0]["type"], "LLM");
+    assert_eq!(steps[0]["status"], "COMPLETED");
     assert_eq!(steps[0]["name"], "mock/echo");
     assert!(steps[0]["tokens"]["input"].as_i64().unwrap() > 0, "{run}");
     let sync_id = str_of(run, "id").to_owned();
@@ -47,7 +47,7 @@ async fn graphql_run_agent_returns_the_run_with_its_agent_and_steps() {
             json!({ "agent": agent, "input": { "input": "later", "mode": "ASYNC" } }),
         )
         .await;
-    assert_eq!(res["data"]["runAgent"]["status"], "queued", "{res}");
+    assert_eq!(res["data"]["runAgent"]["status"], "QUEUED", "{res}");
     let async_id = str_of(&res["data"]["runAgent"], "id").to_owned();
     wait_end(&api, &async_id).await;
 
@@ -61,8 +61,8 @@ async fn graphql_run_agent_returns_the_run_with_its_agent_and_steps() {
     assert_eq!(
         res["data"]["runs"]["nodes"],
         json!([
-            { "id": async_id, "status": "completed", "agent": { "name": "Booker" } },
-            { "id": sync_id, "status": "completed", "agent": { "name": "Booker" } },
+            { "id": async_id, "status": "COMPLETED", "agent": { "name": "Booker" } },
+            { "id": sync_id, "status": "COMPLETED", "agent": { "name": "Booker" } },
         ])
     );
     assert_eq!(res["data"]["runs"]["pageInfo"]["hasNextPage"], false);
@@ -75,7 +75,7 @@ async fn graphql_run_agent_returns_the_run_with_its_agent_and_steps() {
         .await;
     assert_eq!(
         res["data"]["run"],
-        json!({ "id": sync_id, "input": "Hello from GraphQL", "steps": [{ "type": "llm" }] }),
+        json!({ "id": sync_id, "input": "Hello from GraphQL", "steps": [{ "type": "LLM" }] }),
         "{res}"
     );
 

@@ -71,7 +71,8 @@ struct Ev {
 }
 
 impl Ev {
-    /// From a GraphQL `RunEvent` object (`seq type data ...`).
+    /// From a GraphQL `RunEvent` object (`seq type data ...`); its `type` (`RUN_CREATED`)
+    /// is compared in REST's spelling (`run.created`).
     fn from_gql(v: &Value) -> Self {
         Self {
             seq: v["seq"]
@@ -80,7 +81,8 @@ impl Ev {
             kind: v["type"]
                 .as_str()
                 .unwrap_or_else(|| panic!("event without type: {v}"))
-                .to_owned(),
+                .to_ascii_lowercase()
+                .replacen('_', ".", 1),
             data: v["data"].clone(),
         }
     }

@@ -28,7 +28,7 @@ async fn read_updates(
 fn has_completed(updates: &[(String, Value)], sub: &str, run_id: &str) -> bool {
     updates
         .iter()
-        .any(|(id, run)| id == sub && run["id"] == run_id && run["status"] == "completed")
+        .any(|(id, run)| id == sub && run["id"] == run_id && run["status"] == "COMPLETED")
 }
 
 /// `runUpdates` delivers the organisation's own run going through `running` to
@@ -50,7 +50,7 @@ async fn ws_run_updates_streams_own_org_status_changes_only() {
     mine.subscribe(
         "completed",
         UPDATES_SUB,
-        json!({ "filter": { "status": ["completed"] } }),
+        json!({ "filter": { "status": ["COMPLETED"] } }),
     )
     .await;
     mine.settle().await;
@@ -108,21 +108,21 @@ async fn ws_run_updates_streams_own_org_status_changes_only() {
         .map(|(_, run)| run["status"].as_str().expect("status"))
         .collect();
     assert!(
-        statuses.contains(&"running"),
+        statuses.contains(&"RUNNING"),
         "statuses of the run: {statuses:?}"
     );
     assert_eq!(
         statuses.last(),
-        Some(&"completed"),
+        Some(&"COMPLETED"),
         "statuses of the run: {statuses:?}"
     );
     let running = statuses
         .iter()
-        .position(|s| *s == "running")
+        .position(|s| *s == "RUNNING")
         .expect("running");
     let completed = statuses
         .iter()
-        .position(|s| *s == "completed")
+        .position(|s| *s == "COMPLETED")
         .expect("completed");
     assert!(
         running < completed,
@@ -131,7 +131,7 @@ async fn ws_run_updates_streams_own_org_status_changes_only() {
     let completed_run = my_updates
         .iter()
         .find(|(sub, run)| {
-            sub == "all" && run["id"] == my_run.as_str() && run["status"] == "completed"
+            sub == "all" && run["id"] == my_run.as_str() && run["status"] == "COMPLETED"
         })
         .map(|(_, run)| run)
         .expect("completed update");
@@ -143,7 +143,7 @@ async fn ws_run_updates_streams_own_org_status_changes_only() {
         .map(|(_, run)| run)
         .collect();
     assert!(
-        filtered.iter().all(|run| run["status"] == "completed"),
+        filtered.iter().all(|run| run["status"] == "COMPLETED"),
         "filter status [completed] let other statuses through: {filtered:?}"
     );
     assert_eq!(filtered.len(), 1, "one completed update: {filtered:?}");

@@ -2,6 +2,9 @@
 //! GraphQL error with `extensions.code` (see `graphql::errors`) and a REST
 //! `application/problem+json` body (see `http::problem`), using the same stable codes.
 
+mod code;
+
+pub use code::{status_for_code, Code};
 use http::StatusCode;
 use serde::Serialize;
 
@@ -85,39 +88,56 @@ pub enum AppError {
     UnsupportedMediaType(String),
     /// Anything unexpected: logged in full, shown as an opaque `internal`.
     #[error("internal error")]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
 }
 
 /// Shorthand for results in this crate.
 pub type AppResult<T> = Result<T, AppError>;
 
+/// Where an internal error was made; the outermost context of its chain, so the log
+/// line of an opaque `internal` says which line of the server to read.
+#[derive(Debug)]
+struct Origin(&'static std::panic::Location<'static>);
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "internal error at {}:{}", self.0.file(), self.0.line())
+    }
+}
+
 impl AppError {
-    /// The stable machine code clients match on (lower case; GraphQL shows it upper case).
-    pub fn code(&self) -> &'static str {
+    /// An internal error, recording the caller's source location for the log.
+    #[track_caller]
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(err.into().context(Origin(std::panic::Location::caller())))
+    }
+
+    /// The stable machine code clients match on.
+    pub fn code(&self) -> Code {
         match self {
-            Self::BadRequest(_) => "bad_request",
-            Self::Validation { .. } => "validation_failed",
-            Self::Unauthenticated(_) => "unauthenticated",
-            Self::Forbidden(_) => "forbidden",
-            Self::InsufficientScope(_) => "insufficient_scope",
-            Self::NotFound(_) => "not_found",
-            Self::Conflict(_) => "conflict",
-            Self::PlanLimitExceeded(_) => "plan_limit_exceeded",
-            Self::RateLimited(_) => "rate_limited",
-            Self::TooManyStreams(_) => "too_many_streams",
-            Self::Unavailable(_) => "unavailable",
-            Self::PayloadTooLarge(_) => "payload_too_large",
-            Self::QueryTooComplex(_) => "query_too_complex",
-            Self::ResponseTooLarge(_) => "response_too_large",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::UnsupportedMediaType(_) => "unsupported_media_type",
-            Self::Internal(_) => "internal",
+            Self::BadRequest(_) => Code::BadRequest,
+            Self::Validation { .. } => Code::ValidationFailed,
+            Self::Unauthenticated(_) => Code::Unauthenticated,
+            Self::Forbidden(_) => Code::Forbidden,
+            Self::InsufficientScope(_) => Code::InsufficientScope,
+            Self::NotFound(_) => Code::NotFound,
+            Self::Conflict(_) => Code::Conflict,
+            Self::PlanLimitExceeded(_) => Code::PlanLimitExceeded,
+            Self::RateLimited(_) => Code::RateLimited,
+            Self::TooManyStreams(_) => Code::TooManyStreams,
+            Self::Unavailable(_) => Code::Unavailable,
+            Self::PayloadTooLarge(_) => Code::PayloadTooLarge,
+            Self::QueryTooComplex(_) => Code::QueryTooComplex,
+            Self::ResponseTooLarge(_) => Code::ResponseTooLarge,
+            Self::MethodNotAllowed => Code::MethodNotAllowed,
+            Self::UnsupportedMediaType(_) => Code::UnsupportedMediaType,
+            Self::Internal(_) => Code::Internal,
         }
     }
 
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
-        status_for_code(self.code())
+        self.code().status()
     }
 
     /// A validation error with one field error.
@@ -156,32 +176,17 @@ impl AppError {
     }
 }
 
-/// The HTTP status for a machine code; also used to map GraphQL `extensions.code`
-/// back to a status in the REST layer, so the table exists once.
-pub fn status_for_code(code: &str) -> StatusCode {
-    match code.to_ascii_lowercase().as_str() {
-        "bad_request"
-        | "graphql_parse_failed"
-        | "graphql_validation_failed"
-        | "bad_user_input"
-        | "query_too_complex"
-        | "response_too_large" => StatusCode::BAD_REQUEST,
-        "validation_failed" | "idempotency_key_reused" => StatusCode::UNPROCESSABLE_ENTITY,
-        "unauthenticated" => StatusCode::UNAUTHORIZED,
-        "forbidden" | "insufficient_scope" | "plan_limit_exceeded" => StatusCode::FORBIDDEN,
-        "not_found" => StatusCode::NOT_FOUND,
-        "conflict" | "idempotency_key_in_use" => StatusCode::CONFLICT,
-        "rate_limited" | "too_many_streams" => StatusCode::TOO_MANY_REQUESTS,
-        "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
-        "method_not_allowed" => StatusCode::METHOD_NOT_ALLOWED,
-        "unsupported_media_type" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unavailable" | "storage_error" => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
+impl From<anyhow::Error> for AppError {
+    /// `?` on an unexpected error: internal, with the `?`'s location.
+    #[track_caller]
+    fn from(err: anyhow::Error) -> Self {
+        Self::internal(err)
     }
 }
 
 impl From<sea_orm::DbErr> for AppError {
     /// Constraint violations are the client's conflict; everything else is internal.
+    #[track_caller]
     fn from(err: sea_orm::DbErr) -> Self {
         match err.sql_err() {
             Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
@@ -190,7 +195,56 @@ impl From<sea_orm::DbErr> for AppError {
             Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => {
                 Self::Conflict("a referenced resource does not exist or is still in use".into())
             }
-            _ => Self::Internal(anyhow::Error::new(err).context("database error")),
+            _ => Self::internal(anyhow::Error::new(err).context("database error")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_variant_has_its_codes_status() {
+        let errors = [
+            AppError::BadRequest(String::new()),
+            AppError::invalid("/x", "bad"),
+            AppError::Unauthenticated(String::new()),
+            AppError::Forbidden(String::new()),
+            AppError::InsufficientScope("runs:read".into()),
+            AppError::NotFound(String::new()),
+            AppError::Conflict(String::new()),
+            AppError::PlanLimitExceeded(String::new()),
+            AppError::RateLimited(1),
+            AppError::TooManyStreams(String::new()),
+            AppError::Unavailable(String::new()),
+            AppError::PayloadTooLarge(1),
+            AppError::QueryTooComplex(String::new()),
+            AppError::ResponseTooLarge(1),
+            AppError::MethodNotAllowed,
+            AppError::UnsupportedMediaType(String::new()),
+            AppError::internal(anyhow::anyhow!("boom")),
+        ];
+        for err in errors {
+            assert_eq!(err.status(), err.code().status());
+        }
+    }
+
+    #[test]
+    fn internal_errors_say_where_they_were_made() {
+        let line = line!() + 1;
+        let err = AppError::internal(anyhow::anyhow!("boom"));
+        let AppError::Internal(inner) = &err else {
+            panic!("internal");
+        };
+        let logged = format!("{inner:?}");
+        assert!(logged.contains(&format!("{}:{line}", file!())), "{logged}");
+        assert!(logged.contains("boom"), "{logged}");
+        let via_question_mark = || -> AppResult<()> { Err(anyhow::anyhow!("deep"))? };
+        let line = line!() - 1;
+        let AppError::Internal(inner) = via_question_mark().unwrap_err() else {
+            panic!("internal");
+        };
+        assert!(format!("{inner:?}").contains(&format!("{}:{line}", file!())));
     }
 }

@@ -14,7 +14,7 @@ use crate::events::bus::Bus;
 use crate::events::journal::{Journal, RunJournal};
 use crate::events::log::RunLog;
 use crate::events::{RUN_STARTED, TOKEN, TOOL_CALL, TOOL_RESULT};
-use crate::service::runs::lease;
+use crate::jobs::runs as lease;
 use entity::runs;
 use sea_orm::DatabaseConnection;
 use serde_json::{json, Value};

@@ -5,5 +5,7 @@ pub mod executor;
 mod finish;
 pub mod prompt;
 pub mod providers;
+pub mod reaper;
 pub mod steps;
 pub mod tools;
+pub mod worker;

@@ -17,6 +17,7 @@ mod hardening_storage;
 mod hardening_streams;
 mod hardening_templates;
 mod hardening_validation;
+mod liveness;
 mod pagination;
 mod rest_graphql_parity;
 mod run_queue;

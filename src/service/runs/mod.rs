@@ -1,8 +1,6 @@
 //! Runs: triggered on an agent, executed by workers, cancelled, listed and read with
 //! their trace. Conversation rules (`multitask`) live here.
 
-pub mod lease;
-
 use super::pagination::{self, Keyset, Kind, Page, PageArgs, Sort, SortValue};
 use crate::auth::{Principal, Scope};
 use crate::error::{AppError, AppResult, FieldError};

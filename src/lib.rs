@@ -153,7 +153,7 @@ pub async fn serve(
     let stop = tokio_util::sync::CancellationToken::new();
     let worker = state.config.worker.enabled.then(|| {
         let (executor, owner) = (state.executor.clone(), state.instance_id.clone());
-        tokio::spawn(jobs::worker::run(
+        tokio::spawn(runtime::worker::run(
             executor,
             owner,
             state.config.worker.clone(),

@@ -4,6 +4,7 @@
 pub mod agent_versions;
 pub mod agents;
 pub mod api_keys;
+pub mod instances;
 pub mod organizations;
 pub mod prelude;
 pub mod run_events;

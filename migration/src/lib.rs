@@ -5,6 +5,7 @@ mod m20261129_000001_create_organizations_and_api_keys;
 mod m20261129_000002_create_agents;
 mod m20261129_000003_create_runs;
 mod m20261129_000004_index_active_runs_by_session;
+mod m20261130_000001_create_instances;
 
 /// All migrations of OrchStack, in order.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000002_create_agents::Migration),
             Box::new(m20261129_000003_create_runs::Migration),
             Box::new(m20261129_000004_index_active_runs_by_session::Migration),
+            Box::new(m20261130_000001_create_instances::Migration),
         ]
     }
 }

@@ -1,3 +1,10 @@
-//! Background work drained from the database: the run workers.
+//! Leased work drained from the database: which instances are alive (`instances`), the
+//! lease every kind of job shares (`lease`), and its first kind, the runs (`runs`). The
+//! loops that execute the work live with what they run (`runtime::worker`).
+//!
+//! Below `runtime` and `events`: nothing here imports them, so the journal can claim
+//! runs in its batches and the runtime can drive the worker without a cycle.
 
-pub mod worker;
+pub mod instances;
+pub mod lease;
+pub mod runs;

@@ -14,7 +14,7 @@ use crate::events::bus::Bus;
 use crate::events::journal::{Journal, RunJournal};
 use crate::events::log::RunLog;
 use crate::events::EventKind;
-use crate::service::runs::lease;
+use crate::jobs::runs as lease;
 use entity::run_steps::StepKind;
 use entity::runs;
 use sea_orm::DatabaseConnection;

@@ -5,6 +5,8 @@ pub mod executor;
 mod finish;
 pub mod prompt;
 pub mod providers;
+pub mod reaper;
 pub mod steps;
 pub mod tools;
 pub mod versions;
+pub mod worker;

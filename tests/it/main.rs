@@ -22,6 +22,7 @@ mod hardening_storage;
 mod hardening_streams;
 mod hardening_templates;
 mod hardening_validation;
+mod liveness;
 mod module_order;
 mod openapi_contract;
 mod pagination;

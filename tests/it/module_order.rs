@@ -44,19 +44,6 @@ const RANKS: &[(&str, u8)] = &[
 /// any of them and are not checked; no module may use them.
 const ROOT: &[&str] = &["lib", "main", "state", "db"];
 
-/// TEMPORARY: upward imports that other issue 8 branches remove (`lease`: the claim SQL
-/// into `jobs`, the worker loop into `runtime`; `config`: provider, outbound and auth
-/// settings declared in `config`). Each entry is (file, module it may still use). An
-/// entry that no longer matches anything fails the test, so the list can only shrink:
-/// empty it as those branches land.
-const PENDING: &[(&str, &str)] = &[
-    ("src/events/journal/write.rs", "service"),
-    ("src/runtime/executor.rs", "service"),
-    ("src/jobs/worker.rs", "runtime"),
-    // The worker loop's lease calls; the loop moves to `runtime`, the SQL to `jobs`.
-    ("src/jobs/worker.rs", "service"),
-];
-
 /// One `crate::<module>` use: where it is and which top-level module it names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Import {
@@ -306,7 +293,6 @@ fn every_top_level_module_has_a_place_in_the_order() {
 #[test]
 fn modules_use_only_modules_ranked_below_them() {
     let mut broken = Vec::new();
-    let mut pending_hit = BTreeSet::new();
     for (file, from, import) in imports() {
         if ROOT.contains(&from.as_str()) || import.target == from {
             continue;
@@ -326,42 +312,20 @@ fn modules_use_only_modules_ranked_below_them() {
                 import.target
             ),
         };
-        if let Some(entry) = PENDING
-            .iter()
-            .find(|(f, t)| *f == file && *t == import.target)
-        {
-            pending_hit.insert(*entry);
-            continue;
-        }
         broken.push(format!("{file}:{}: {rule}", import.line));
     }
-    let stale: Vec<_> = PENDING
-        .iter()
-        .filter(|e| !pending_hit.contains(*e))
-        .collect();
     assert!(
         broken.is_empty(),
         "imports against the module order (tests/it/module_order.rs RANKS):\n{}",
         broken.join("\n")
     );
-    assert!(
-        stale.is_empty(),
-        "PENDING entries that no longer occur (remove them): {stale:?}"
-    );
 }
 
 #[test]
 fn top_level_modules_form_no_cycle() {
-    let pending: BTreeSet<(String, String)> = PENDING
-        .iter()
-        .map(|(f, t)| (f.to_string(), t.to_string()))
-        .collect();
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (file, from, import) in imports() {
-        if ROOT.contains(&from.as_str())
-            || import.target == from
-            || pending.contains(&(file, import.target.clone()))
-        {
+    for (_, from, import) in imports() {
+        if ROOT.contains(&from.as_str()) || import.target == from {
             continue;
         }
         edges.entry(from).or_default().insert(import.target);

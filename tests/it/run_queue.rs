@@ -6,7 +6,6 @@
 use crate::common::calls::trigger;
 use crate::common::run_support::*;
 use crate::common::*;
-use chrono::Utc;
 use entity::runs;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -70,19 +69,14 @@ async fn runs_claimed_together_keep_one_conversation_in_order() {
     }
 }
 
-/// The instance executing a run loses its lease (as if its heartbeats had stopped
-/// reaching the database): the reaper ends the run `failed`/`worker_lost`, that ending
-/// stands, the run's log ends with exactly one terminal event and nothing after it, the
-/// executor stops, and a run streaming alongside (sharing its write batches) loses no
-/// event.
+/// The instance executing a run loses its lease (the run is found held by an instance
+/// that has no row, as if it had died): the reaper ends the run `failed`/`worker_lost`,
+/// that ending stands, the run's log ends with exactly one terminal event and nothing
+/// after it, the executor stops, and a run streaming alongside (sharing its write
+/// batches) loses no event.
 #[tokio::test]
 async fn a_run_that_loses_its_lease_ends_once_and_others_lose_nothing() {
-    let s = TestServer::start_with(|c| {
-        // Heartbeats every 20 s: none renews the lease during the test.
-        c.worker.lease_ttl = Duration::from_secs(60);
-        c.worker.reap_interval = Duration::from_secs(1);
-    })
-    .await;
+    let s = TestServer::start_with(|c| c.worker.reap_interval = Duration::from_secs(1)).await;
     let api = s.api();
     let slow_agent = agent(&api, "mock/echo", slow(50)).await;
     let steady_agent = agent(&api, "mock/echo", slow(20)).await;
@@ -95,14 +89,11 @@ async fn a_run_that_loses_its_lease_ends_once_and_others_lose_nothing() {
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     runs::Entity::update_many()
-        .col_expr(
-            runs::Column::LeaseExpiresAt,
-            Expr::value(Utc::now() - chrono::Duration::hours(1)),
-        )
+        .col_expr(runs::Column::LeaseOwner, Expr::value("inst_gone"))
         .filter(runs::Column::Id.eq(&x))
         .exec(&s.state.db)
         .await
-        .expect("expire the lease");
+        .expect("hand the lease to a dead instance");
 
     let run = wait_end(&api, &x).await;
     assert_eq!(run["status"], "failed", "{run}");

@@ -72,7 +72,7 @@ impl Batch {
         }
         for c in self.claims {
             let parts = Parts {
-                claims: vec![(&c.owner, c.ttl, c.limit)],
+                claims: vec![(&c.owner, c.limit)],
                 ..Parts::default()
             };
             let res = write(db, &parts).await;

@@ -58,7 +58,6 @@ struct Create {
 /// A worker asking for queued runs.
 struct Claim {
     owner: String,
-    ttl: chrono::Duration,
     limit: usize,
     done: oneshot::Sender<AppResult<Vec<runs::Model>>>,
 }
@@ -80,8 +79,8 @@ pub struct Journal {
 
 impl Journal {
     /// Starts the journal task of this instance. A batch the database refuses for a
-    /// transient reason (locked, unreachable) is retried for `retry_for` (the runs'
-    /// lease TTL: past it their heartbeats have failed too) before its runs are given up.
+    /// transient reason (locked, unreachable) is retried for `retry_for` (the lease TTL:
+    /// past it the instance's heartbeats have failed too) before its runs are given up.
     pub fn spawn(db: DatabaseConnection, bus: Arc<Bus>, retry_for: Duration) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         tokio::spawn(run(db, bus, rx, retry_for));
@@ -109,19 +108,13 @@ impl Journal {
             .await
     }
 
-    /// Claims up to `limit` queued runs for `owner` (see `service::runs::lease`), in the
-    /// next batch: on SQLite the journal is then the only regular writer, so writers never
-    /// wait on each other's locks.
-    pub async fn claim(
-        &self,
-        owner: &str,
-        ttl: chrono::Duration,
-        limit: usize,
-    ) -> AppResult<Vec<runs::Model>> {
+    /// Claims up to `limit` queued runs for `owner` (see `jobs::runs`), in the next batch:
+    /// on SQLite the journal is then the only regular writer, so writers never wait on
+    /// each other's locks.
+    pub async fn claim(&self, owner: &str, limit: usize) -> AppResult<Vec<runs::Model>> {
         self.ask(|done| {
             Write::Claim(Box::new(Claim {
                 owner: owner.to_owned(),
-                ttl,
                 limit,
                 done,
             }))
@@ -281,10 +274,7 @@ async fn commit(
             .iter()
             .map(|f| (&f.run, f.owner.as_str(), &*f.event))
             .collect(),
-        claims: claims
-            .iter()
-            .map(|c| (c.owner.as_str(), c.ttl, c.limit))
-            .collect(),
+        claims: claims.iter().map(|c| (c.owner.as_str(), c.limit)).collect(),
     };
     match retry::write_retrying(db, &parts, retry_for).await {
         Ok(Written { kept, claimed }) => {

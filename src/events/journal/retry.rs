@@ -4,10 +4,10 @@
 //! Why: a batch holds the writes of many runs. A database that is locked or unreachable
 //! for a few seconds (another process holding SQLite's write lock, a PostgreSQL
 //! failover) must not cost those runs their events. So a batch that failed for such a
-//! reason is retried whole, with backoff, for as long as the runs' leases allow (their
-//! heartbeats fail too, so past the lease TTL another instance may take them). Anything
-//! else (a constraint violation: a run whose lease was lost) is not retried here; the
-//! journal isolates it by writing the batch's parts one by one.
+//! reason is retried whole, with backoff, for as long as the runs' leases allow (the
+//! instance's heartbeats fail too, so past the lease TTL another instance may take
+//! them). Anything else (a constraint violation: a run whose lease was lost) is not
+//! retried here; the journal isolates it by writing the batch's parts one by one.
 
 use super::write::{write, Parts, Written};
 use crate::error::{AppError, AppResult};

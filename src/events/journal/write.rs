@@ -2,7 +2,7 @@
 
 use super::super::RunEvent;
 use crate::error::AppResult;
-use crate::service::runs::lease;
+use crate::jobs::runs as lease;
 use entity::run_steps::StepStatus;
 use entity::runs::RunStatus;
 use entity::{run_events, run_steps, runs};
@@ -25,8 +25,8 @@ pub(super) struct Parts<'a> {
     pub(super) steps: Vec<&'a run_steps::Model>,
     /// Run endings: the run as it ends, the lease owner it needs, its terminal event.
     pub(super) ends: Vec<(&'a runs::Model, &'a str, &'a RunEvent)>,
-    /// Claims of queued runs: lease owner, lease length, how many runs at most.
-    pub(super) claims: Vec<(&'a str, chrono::Duration, usize)>,
+    /// Claims of queued runs: lease owner, how many runs at most.
+    pub(super) claims: Vec<(&'a str, usize)>,
 }
 
 /// What a batch did besides writing.
@@ -98,8 +98,8 @@ pub(super) async fn write(db: &DatabaseConnection, parts: &Parts<'_>) -> AppResu
     // next run can start in the batch that ends the previous one), and on PostgreSQL the
     // claim lock is held only until the commit right after.
     let mut claimed = Vec::with_capacity(parts.claims.len());
-    for (owner, ttl, limit) in &parts.claims {
-        claimed.push(lease::claim(&txn, owner, *ttl, *limit).await?);
+    for (owner, limit) in &parts.claims {
+        claimed.push(lease::claim(&txn, owner, *limit).await?);
     }
     txn.commit().await?;
     Ok(Written { kept, claimed })

@@ -1,7 +1,6 @@
 //! Runs: triggered on an agent, executed by workers, cancelled, listed and read with
 //! their trace. Conversation rules (`multitask`) live here.
 
-pub mod lease;
 mod live;
 mod trigger;
 

@@ -1,11 +1,14 @@
-//! The run worker of one instance: claims queued runs (up to `concurrency` at once),
-//! executes them, renews its leases, and ends runs whose instance died. On shutdown it
-//! stops claiming and gives in-flight runs a grace period to finish; any still going
-//! keep their lease until it expires, and are then ended by another instance's reaper.
+//! The run worker of one instance: keeps the instance's row alive (one heartbeat for all
+//! its leases), claims queued runs (up to `concurrency` at once), executes them, and
+//! ends runs whose instance died. On shutdown it stops claiming and gives in-flight runs
+//! a grace period to finish; then it deletes its instance row, so any run still going is
+//! taken for orphaned at once and ended by another instance's reaper (or by the next
+//! instance started on this database).
 
+use super::executor::Executor;
+use super::reaper;
 use crate::config::WorkerConfig;
-use crate::runtime::executor::Executor;
-use crate::service::runs::lease;
+use crate::jobs::instances::Instance;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -18,16 +21,13 @@ const CLAIM_BATCH: usize = 16;
 /// Runs the worker until `stop` is cancelled and in-flight runs are done (or the grace
 /// period passed).
 pub async fn run(executor: Executor, owner: String, config: WorkerConfig, stop: CancellationToken) {
-    let ttl = lease_ttl(&config);
+    let ttl = config.lease_ttl;
     let poll = config.poll_interval;
+    let instance = Arc::new(Instance::new(executor.db.clone(), owner.clone(), ttl));
     let slots = Arc::new(Semaphore::new(config.concurrency));
     let mut running = JoinSet::new();
-    let upkeep = tokio::spawn(upkeep(
-        executor.clone(),
-        owner.clone(),
-        config.clone(),
-        stop.clone(),
-    ));
+    // Until the end of the grace period: the runs finishing in it keep their leases.
+    let upkeep = tokio::spawn(upkeep(executor.clone(), instance.clone(), config.clone()));
     loop {
         let first = tokio::select! {
             p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
@@ -42,7 +42,11 @@ pub async fn run(executor: Executor, owner: String, config: WorkerConfig, stop: 
             }
         }
         while running.try_join_next().is_some() {}
-        match executor.journal.claim(&owner, ttl, permits.len()).await {
+        let claimed = match instance.ensure_fresh().await {
+            Ok(()) => executor.journal.claim(&owner, permits.len()).await,
+            Err(err) => Err(err),
+        };
+        match claimed {
             Ok(runs) if !runs.is_empty() => {
                 for (run, permit) in runs.into_iter().zip(permits.drain(..)) {
                     let (ex, owner) = (executor.clone(), owner.clone());
@@ -79,38 +83,34 @@ pub async fn run(executor: Executor, owner: String, config: WorkerConfig, stop: 
     {
         tracing::warn!(
             still_running = running.len(),
-            "shutdown grace period over; leases will expire"
+            "shutdown grace period over; the runs still going will be ended as worker_lost"
         );
         running.abort_all();
     }
     upkeep.abort();
+    let _ = upkeep.await;
+    if let Err(err) = instance.leave().await {
+        tracing::warn!(error = ?err, "could not delete this instance's row; it will go stale");
+    }
 }
 
-/// Heartbeats for this instance's leases and the reaper for everyone's expired ones.
-async fn upkeep(executor: Executor, owner: String, config: WorkerConfig, stop: CancellationToken) {
-    let ttl = lease_ttl(&config);
-    let every = Duration::from_secs((config.lease_ttl.as_secs() / 3).max(1));
-    let mut beat = tokio::time::interval(every);
+/// The heartbeat of this instance and the reaper of every instance's orphaned runs.
+async fn upkeep(executor: Executor, instance: Arc<Instance>, config: WorkerConfig) {
+    let ttl = config.lease_ttl;
+    let mut beat = tokio::time::interval(instance.beat_interval());
     let mut reap = tokio::time::interval(config.reap_interval.max(Duration::from_secs(1)));
     loop {
         tokio::select! {
             _ = beat.tick() => {
-                if let Err(err) = lease::heartbeat(&executor.db, &owner, ttl).await {
-                    tracing::warn!(error = ?err, "could not renew run leases");
+                if let Err(err) = instance.beat().await {
+                    tracing::warn!(error = ?err, "could not renew this instance's heartbeat");
                 }
             }
-            _ = reap.tick() => match lease::reap(&executor.db, &executor.bus).await {
+            _ = reap.tick() => match reaper::reap(&executor.db, &executor.bus, ttl).await {
                 Ok(0) => {}
                 Ok(n) => tracing::warn!(runs = n, "ended runs whose instance stopped (worker_lost)"),
-                Err(err) => tracing::warn!(error = ?err, "could not reap expired leases"),
+                Err(err) => tracing::warn!(error = ?err, "could not reap orphaned runs"),
             },
-            _ = stop.cancelled() => break,
         }
     }
-}
-
-/// The lease TTL as the database's time arithmetic wants it (the configuration allows
-/// 1 s to 1 h, so it always fits).
-fn lease_ttl(config: &WorkerConfig) -> chrono::Duration {
-    chrono::Duration::from_std(config.lease_ttl).unwrap_or(chrono::Duration::hours(1))
 }

@@ -103,14 +103,15 @@ pub struct WorkerConfig {
     pub enabled: bool,
     /// Runs executed at once.
     pub concurrency: usize,
-    /// A lease not renewed for this long is taken as its instance's death (leases are
-    /// renewed every third of it, at least every second).
+    /// An instance not heard from for this long is taken for dead, and its runs for
+    /// orphans (each instance renews its one liveness row every third of it, at least
+    /// every second).
     #[serde(with = "humantime_serde")]
     pub lease_ttl: Duration,
     /// How often to look for work when not woken (other instances' runs).
     #[serde(with = "humantime_serde")]
     pub poll_interval: Duration,
-    /// How often to look for runs whose lease expired.
+    /// How often to look for runs of dead instances.
     #[serde(with = "humantime_serde")]
     pub reap_interval: Duration,
     /// On shutdown, how long in-flight runs may take to finish.

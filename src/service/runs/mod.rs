@@ -1,9 +1,12 @@
 //! Runs: triggered on an agent, executed by workers, cancelled, listed and read with
 //! their trace. Conversation rules (`multitask`) live here.
 
+mod cancel;
 mod live;
 mod trigger;
 
+pub use cancel::cancel;
+use cancel::request_cancel;
 pub use live::{events, updates};
 pub use trigger::{trigger, Wait};
 
@@ -13,7 +16,6 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::events::bus::Bus;
 use crate::events::journal::Journal;
 use crate::events::log::RunLog;
-use crate::events::reader::EndWatch;
 use crate::events::EventKind;
 use crate::ids;
 use chrono::{DateTime, Utc};
@@ -335,76 +337,4 @@ pub async fn steps(db: &impl ConnectionTrait, run: &Model) -> AppResult<Vec<run_
         .order_by_asc(run_steps::Column::Position)
         .all(db)
         .await?)
-}
-
-/// Cancels a run: a queued run ends at once; a running one is told to stop (its
-/// executor ends it `cancelled` within moments), and the answer waits up to `runs.cancel_wait` for
-/// that end, so a caller usually gets the final state rather than `running`. A run
-/// still going after that is returned as it is (REST answers it with 202). A finished
-/// run is a `conflict`.
-pub async fn cancel(s: &crate::service::Services, p: &Principal, id: &str) -> AppResult<Model> {
-    let (db, bus) = (&s.db, &s.bus);
-    let wait = s.config.runs.cancel_wait;
-    p.require(Scope::RunsWrite)?;
-    let run = find(db, p, id).await?;
-    if !run.status.is_active() {
-        return Err(AppError::Conflict(format!(
-            "run {id} already ended ({})",
-            run.status
-        )));
-    }
-    // Watching before the cancel is requested: the end cannot slip by unseen.
-    let watch = (!wait.is_zero()).then(|| EndWatch::new(bus, id));
-    request_cancel(db, bus, run).await?;
-    let now = find(db, p, id).await?;
-    match watch {
-        Some(watch) if now.status.is_active() => {
-            // After `wait` the run is answered as it is then.
-            let _ = tokio::time::timeout(wait, watch.ended(db, bus)).await;
-            find(db, p, id).await
-        }
-        _ => Ok(now),
-    }
-}
-
-async fn request_cancel(db: &DatabaseConnection, bus: &Bus, run: Model) -> AppResult<()> {
-    let now = crate::clock::now();
-    // A queued run has no executor: end it here, guarded on it still being queued, with
-    // its terminal event in the same transaction.
-    let txn = db.begin().await?;
-    let ended = Entity::update_many()
-        .col_expr(Column::Status, Expr::value(RunStatus::Cancelled))
-        .col_expr(Column::CancelRequested, Expr::value(true))
-        .col_expr(Column::CompletedAt, Expr::value(now))
-        .filter(Column::Id.eq(&run.id))
-        .filter(Column::Status.eq(RunStatus::Queued))
-        .exec(&txn)
-        .await?;
-    if ended.rows_affected == 1 {
-        let mut log = RunLog::open(&txn, &run.id, &run.org_id).await?;
-        let event = log
-            .store(
-                &txn,
-                EventKind::RunCancelled,
-                json!({ "reason": "cancelled before it started" }),
-            )
-            .await?;
-        txn.commit().await?;
-        bus.publish_event(event);
-        bus.publish_run(Model {
-            status: RunStatus::Cancelled,
-            cancel_requested: true,
-            completed_at: Some(now),
-            ..run
-        });
-        return Ok(());
-    }
-    txn.rollback().await?;
-    Entity::update_many()
-        .col_expr(Column::CancelRequested, Expr::value(true))
-        .filter(Column::Id.eq(&run.id))
-        .exec(db)
-        .await?;
-    bus.cancel(&run.id);
-    Ok(())
 }

@@ -12,7 +12,8 @@
 //!   (the append time, server clock, same machine; `createdAt` is truncated to the
 //!   millisecond, so figures are up to 1 ms high). REST events carry no timestamp: their
 //!   `createdAt` comes from one GraphQL replay of the finished run;
-//! - completeness: every subscriber must see seq 1, 2, ... ending with `run.completed`;
+//! - completeness: every subscriber must see seq 1, 2, ... ending with `run.completed`
+//!   (GraphQL: `RUN_COMPLETED`);
 //! - memory: (VmRSS with N idle subscribers − VmRSS before) / N;
 //! - CPU: the server's and this process's CPU seconds while the run streams.
 
@@ -195,7 +196,8 @@ async fn subscriber(shared: Arc<Shared>) -> Seen {
                 }
             }
         };
-        if received.kind == "run.completed" {
+        // REST spells the kind `run.completed`; GraphQL's `RunEventType` `RUN_COMPLETED`.
+        if received.kind == "run.completed" || received.kind == "RUN_COMPLETED" {
             seen.completed = true;
         }
         seen.events.push(received);

@@ -17,17 +17,32 @@ pub enum Kind {
     Run,
     /// A step of a run's trace (`stp_`).
     RunStep,
+    /// An approval gate (`gate_`).
+    Gate,
+    /// A webhook endpoint (`wh_`).
+    WebhookEndpoint,
+    /// A webhook event, the `webhook-id` of its deliveries (`msg_`).
+    WebhookEvent,
+    /// One event's delivery to one endpoint (`dlv_`).
+    WebhookDelivery,
+    /// One attempt of a delivery (`att_`).
+    WebhookAttempt,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 11] = [
         Self::Org,
         Self::ApiKey,
         Self::Agent,
         Self::AgentVersion,
         Self::Run,
         Self::RunStep,
+        Self::Gate,
+        Self::WebhookEndpoint,
+        Self::WebhookEvent,
+        Self::WebhookDelivery,
+        Self::WebhookAttempt,
     ];
 
     /// The id prefix of this kind.
@@ -39,6 +54,11 @@ impl Kind {
             Self::AgentVersion => "agv",
             Self::Run => "run",
             Self::RunStep => "stp",
+            Self::Gate => "gate",
+            Self::WebhookEndpoint => "wh",
+            Self::WebhookEvent => "msg",
+            Self::WebhookDelivery => "dlv",
+            Self::WebhookAttempt => "att",
         }
     }
 
@@ -61,6 +81,16 @@ pub const AGENT_VERSION: &str = Kind::AgentVersion.prefix();
 pub const RUN: &str = Kind::Run.prefix();
 /// Run step ids.
 pub const RUN_STEP: &str = Kind::RunStep.prefix();
+/// Gate ids.
+pub const GATE: &str = Kind::Gate.prefix();
+/// Webhook endpoint ids.
+pub const WEBHOOK_ENDPOINT: &str = Kind::WebhookEndpoint.prefix();
+/// Webhook event ids (`webhook-id`).
+pub const WEBHOOK_EVENT: &str = Kind::WebhookEvent.prefix();
+/// Webhook delivery ids.
+pub const WEBHOOK_DELIVERY: &str = Kind::WebhookDelivery.prefix();
+/// Webhook attempt ids.
+pub const WEBHOOK_ATTEMPT: &str = Kind::WebhookAttempt.prefix();
 
 /// A new id of the given type: later ids sort after earlier ones.
 pub fn new_id(prefix: &str) -> String {

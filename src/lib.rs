@@ -20,6 +20,7 @@ pub mod service;
 pub mod state;
 pub mod telemetry;
 pub mod templates;
+pub mod webhooks;
 
 use config::Config;
 use state::AppState;

@@ -4,9 +4,14 @@
 pub mod agent_versions;
 pub mod agents;
 pub mod api_keys;
+pub mod gates;
 pub mod instances;
 pub mod organizations;
 pub mod prelude;
 pub mod run_events;
 pub mod run_steps;
 pub mod runs;
+pub mod webhook_attempts;
+pub mod webhook_deliveries;
+pub mod webhook_endpoints;
+pub mod webhook_events;

@@ -6,6 +6,8 @@ mod m20261129_000002_create_agents;
 mod m20261129_000003_create_runs;
 mod m20261129_000004_index_active_runs_by_session;
 mod m20261130_000001_create_instances;
+mod m20261201_000001_create_gates;
+mod m20261201_000002_create_webhooks;
 
 /// All migrations of OrchStack, in order.
 pub struct Migrator;
@@ -19,6 +21,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_create_runs::Migration),
             Box::new(m20261129_000004_index_active_runs_by_session::Migration),
             Box::new(m20261130_000001_create_instances::Migration),
+            Box::new(m20261201_000001_create_gates::Migration),
+            Box::new(m20261201_000002_create_webhooks::Migration),
         ]
     }
 }

@@ -74,6 +74,8 @@ fn fields(path: &[String]) -> Option<(&'static [&'static str], &'static [&'stati
         ["shutdown"] => (ShutdownConfig::FIELD_NAMES, ShutdownConfig::FIELD_DOCS),
         ["outbound"] => (OutboundConfig::FIELD_NAMES, OutboundConfig::FIELD_DOCS),
         ["templates"] => (TemplatesConfig::FIELD_NAMES, TemplatesConfig::FIELD_DOCS),
+        ["gates"] => (GatesConfig::FIELD_NAMES, GatesConfig::FIELD_DOCS),
+        ["webhooks"] => (WebhooksConfig::FIELD_NAMES, WebhooksConfig::FIELD_DOCS),
         ["providers", _] => (ProviderConfig::FIELD_NAMES, ProviderConfig::FIELD_DOCS),
         ["log"] => (LogConfig::FIELD_NAMES, LogConfig::FIELD_DOCS),
         _ => return None,
@@ -159,7 +161,7 @@ mod tests {
     #[test]
     fn every_field_of_every_section_is_in_the_example() {
         let text = example_toml();
-        let sections: [(&str, &[&str]); 10] = [
+        let sections: [(&str, &[&str]); 12] = [
             ("", Config::FIELD_NAMES),
             ("graphql", GraphqlConfig::FIELD_NAMES),
             ("runs", RunsConfig::FIELD_NAMES),
@@ -168,6 +170,8 @@ mod tests {
             ("shutdown", ShutdownConfig::FIELD_NAMES),
             ("outbound", OutboundConfig::FIELD_NAMES),
             ("templates", TemplatesConfig::FIELD_NAMES),
+            ("gates", GatesConfig::FIELD_NAMES),
+            ("webhooks", WebhooksConfig::FIELD_NAMES),
             ("providers.openai", ProviderConfig::FIELD_NAMES),
             ("log", LogConfig::FIELD_NAMES),
         ];

@@ -7,6 +7,7 @@
 
 mod check;
 mod example;
+mod gates;
 mod graphql;
 mod load;
 mod outbound;
@@ -15,8 +16,10 @@ mod renamed;
 mod runs;
 mod server;
 mod templates;
+mod webhooks;
 
 pub use example::example_toml;
+pub use gates::GatesConfig;
 pub use graphql::GraphqlConfig;
 pub use load::Loaded;
 pub use outbound::OutboundConfig;
@@ -25,6 +28,7 @@ pub use renamed::{Renamed, Unit, RENAMED};
 pub use runs::{Price, RunsConfig, WorkerConfig};
 pub use server::{LogConfig, LogFormat, ShutdownConfig, SqliteSynchronous, StreamsConfig};
 pub use templates::TemplatesConfig;
+pub use webhooks::WebhooksConfig;
 
 use check::{bytes, Checks};
 use documented::DocumentedFields;
@@ -75,6 +79,10 @@ pub struct Config {
     pub outbound: OutboundConfig,
     /// Rendering tenants' templates (agent instructions).
     pub templates: TemplatesConfig,
+    /// Approval gates.
+    pub gates: GatesConfig,
+    /// Outgoing webhooks.
+    pub webhooks: WebhooksConfig,
     /// Model providers by name (the `provider` of `provider/model`); `mock` is always
     /// there. `api_key` defaults to `OPENAI_API_KEY` / `ANTHROPIC_API_KEY`.
     pub providers: BTreeMap<String, ProviderConfig>,
@@ -102,6 +110,8 @@ impl Default for Config {
             shutdown: ShutdownConfig::default(),
             outbound: OutboundConfig::default(),
             templates: TemplatesConfig::default(),
+            gates: GatesConfig::default(),
+            webhooks: WebhooksConfig::default(),
             providers: default_provider_configs(),
             log: LogConfig::default(),
         }
@@ -158,6 +168,8 @@ impl Config {
         self.shutdown.check(c);
         self.outbound.check(c);
         self.templates.check(c);
+        self.gates.check(c);
+        self.webhooks.check(c);
         for (name, provider) in &self.providers {
             provider.check(name, c);
         }

@@ -21,6 +21,8 @@ pub enum Code {
     NotFound,
     /// Conflicts with the current state.
     Conflict,
+    /// A gate that is no longer pending (already approved, rejected or expired).
+    GateNotPending,
     /// Over the plan's limits.
     PlanLimitExceeded,
     /// Too many requests.
@@ -61,7 +63,7 @@ pub enum Code {
 
 impl Code {
     /// Every code.
-    pub const ALL: [Self; 25] = [
+    pub const ALL: [Self; 26] = [
         Self::BadRequest,
         Self::ValidationFailed,
         Self::Unauthenticated,
@@ -69,6 +71,7 @@ impl Code {
         Self::InsufficientScope,
         Self::NotFound,
         Self::Conflict,
+        Self::GateNotPending,
         Self::PlanLimitExceeded,
         Self::RateLimited,
         Self::TooManyStreams,
@@ -99,6 +102,7 @@ impl Code {
             Self::InsufficientScope => "insufficient_scope",
             Self::NotFound => "not_found",
             Self::Conflict => "conflict",
+            Self::GateNotPending => "gate_not_pending",
             Self::PlanLimitExceeded => "plan_limit_exceeded",
             Self::RateLimited => "rate_limited",
             Self::TooManyStreams => "too_many_streams",
@@ -147,7 +151,9 @@ impl Code {
                 StatusCode::FORBIDDEN
             }
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Conflict | Self::IdempotencyKeyInUse => StatusCode::CONFLICT,
+            Self::Conflict | Self::GateNotPending | Self::IdempotencyKeyInUse => {
+                StatusCode::CONFLICT
+            }
             Self::RateLimited | Self::TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

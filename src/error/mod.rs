@@ -54,6 +54,9 @@ pub enum AppError {
     /// The request conflicts with the resource's current state.
     #[error("{0}")]
     Conflict(String),
+    /// The gate was already approved, rejected or expired.
+    #[error("{0}")]
+    GateNotPending(String),
     /// The organisation's plan does not allow this.
     #[error("{0}")]
     PlanLimitExceeded(String),
@@ -122,6 +125,7 @@ impl AppError {
             Self::InsufficientScope(_) => Code::InsufficientScope,
             Self::NotFound(_) => Code::NotFound,
             Self::Conflict(_) => Code::Conflict,
+            Self::GateNotPending(_) => Code::GateNotPending,
             Self::PlanLimitExceeded(_) => Code::PlanLimitExceeded,
             Self::RateLimited(_) => Code::RateLimited,
             Self::TooManyStreams(_) => Code::TooManyStreams,

@@ -28,6 +28,10 @@ pub enum EventKind {
     ToolCall,
     /// `tool.result`: a tool answered (or failed).
     ToolResult,
+    /// `gate.pending`: the run waits for a person to approve a tool call.
+    GatePending,
+    /// `gate.resolved`: the gate was approved, rejected or expired.
+    GateResolved,
     /// `step.completed`: a step ended.
     StepCompleted,
     /// `run.completed`: the run finished with an output.
@@ -40,13 +44,15 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in the order a run emits them.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 12] = [
         Self::RunCreated,
         Self::RunStarted,
         Self::StepStarted,
         Self::Token,
         Self::ToolCall,
         Self::ToolResult,
+        Self::GatePending,
+        Self::GateResolved,
         Self::StepCompleted,
         Self::RunCompleted,
         Self::RunFailed,
@@ -62,6 +68,8 @@ impl EventKind {
             Self::Token => "token",
             Self::ToolCall => "tool.call",
             Self::ToolResult => "tool.result",
+            Self::GatePending => "gate.pending",
+            Self::GateResolved => "gate.resolved",
             Self::StepCompleted => "step.completed",
             Self::RunCompleted => "run.completed",
             Self::RunFailed => "run.failed",

@@ -62,6 +62,10 @@ pub enum RunEventType {
     ToolCall,
     /// A tool answered (or failed).
     ToolResult,
+    /// The run waits for a person to approve a tool call.
+    GatePending,
+    /// The gate was approved, rejected or expired.
+    GateResolved,
     /// A step ended.
     StepCompleted,
     /// The run finished with an output.

@@ -96,7 +96,16 @@ impl ViewerQuery {
                 .map(|v| Node::AgentVersion(AgentVersion(v))),
             // Not fetchable on their own: an organisation is the viewer's, a step is
             // read through its run.
-            Some(Kind::Org | Kind::RunStep) | None => return Ok(None),
+            Some(
+                Kind::Org
+                | Kind::RunStep
+                | Kind::Gate
+                | Kind::WebhookEndpoint
+                | Kind::WebhookEvent
+                | Kind::WebhookDelivery
+                | Kind::WebhookAttempt,
+            )
+            | None => return Ok(None),
         };
         match found {
             Ok(node) => Ok(Some(node)),

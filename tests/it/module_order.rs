@@ -20,16 +20,20 @@ use syn::visit::Visit;
 /// - `service` holds the rules; it drives the runtime, events and auth, never the reverse.
 /// - `runtime` executes runs: it writes events and takes leases (`jobs`).
 /// - `events` and `auth` are independent of each other.
+/// - `webhooks` holds the pieces of outgoing webhooks (the outbox rows the journal commits
+///   with a state change, signing, the retry schedule, one attempt); below `events` so the
+///   journal can write the outbox in its own transaction. The delivery loop is `runtime`'s.
 /// - `outbound`, `templates` and `telemetry` are guarded helpers; `config` only describes
 ///   settings; `error`, `ids` and `clock` are leaves.
 const RANKS: &[(&str, u8)] = &[
-    ("rest", 9),
-    ("graphql", 8),
-    ("http", 7),
-    ("service", 6),
-    ("runtime", 5),
-    ("events", 4),
-    ("auth", 4),
+    ("rest", 10),
+    ("graphql", 9),
+    ("http", 8),
+    ("service", 7),
+    ("runtime", 6),
+    ("events", 5),
+    ("auth", 5),
+    ("webhooks", 4),
     ("jobs", 3),
     ("outbound", 2),
     ("templates", 2),

@@ -4,6 +4,7 @@
 //! delivery loop that leases due deliveries is the runtime's.
 
 pub mod outbox;
+pub mod payload;
 
 use serde::{Deserialize, Serialize};
 

@@ -3,6 +3,8 @@
 //! - `runs`: completed runs per second on the mock provider, sync or async;
 //! - `fanout`: one run streamed to N concurrent GraphQL-over-SSE subscribers: latency from
 //!   event append (`createdAt`) to client, and server memory per idle subscriber;
+//! - `webhooks-produce`, `webhooks-receive`, `webhooks-live`: webhook deliveries (see
+//!   `webhooks.rs` and `bench/webhooks.sh`);
 //! - `first-token`: latency the server adds between a provider's first streamed token
 //!   (an embedded fake OpenAI-compatible server) and the client's first `token` event.
 //!
@@ -14,6 +16,7 @@ mod fanout;
 mod first_token;
 mod runs;
 mod stats;
+mod webhooks;
 
 use clap::{Parser, Subcommand};
 
@@ -49,6 +52,13 @@ enum Cmd {
     Fanout(fanout::Args),
     /// Latency added between the provider's first token and the client's first `token` event.
     FirstToken(first_token::Args),
+    /// Subscribe an endpoint and make N runs (deliveries wait in the outbox if the
+    /// server's delivery workers are off).
+    WebhooksProduce(webhooks::ProduceArgs),
+    /// A verifying receiver: deliveries/s, ids per event, first-attempt latency.
+    WebhooksReceive(webhooks::ReceiveArgs),
+    /// Runs/s with a subscribed endpoint and commit → first attempt latency under load.
+    WebhooksLive(webhooks::LiveArgs),
 }
 
 #[tokio::main]
@@ -58,6 +68,9 @@ async fn main() {
         Cmd::Runs(args) => runs::main(args).await,
         Cmd::Fanout(args) => fanout::main(args).await,
         Cmd::FirstToken(args) => first_token::main(args).await,
+        Cmd::WebhooksProduce(args) => webhooks::produce(args).await,
+        Cmd::WebhooksReceive(args) => webhooks::receive(args).await,
+        Cmd::WebhooksLive(args) => webhooks::live(args).await,
     };
     match result {
         Ok(report) => println!("{report}"),

@@ -20,6 +20,9 @@ use std::time::Duration;
 /// Connecting to a destination may take this long (within the request's timeout).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Resolving a name to check it at save time may take this long.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// An answer from an allowed destination.
 #[derive(Debug, Clone)]
 pub struct Response {
@@ -152,6 +155,43 @@ impl Outbound {
                     rule,
                     resolved: false,
                 })?;
+        }
+        Ok(parsed)
+    }
+
+    /// Whether the operator's allow-list names the URL's host: its name (or a `*.`
+    /// suffix of it), or, for an IP literal, a listed address or range. Plain `http://`
+    /// is accepted for such hosts only (webhook URLs).
+    pub fn is_allow_listed(&self, url: &Url) -> bool {
+        match url.host() {
+            Some(url::Host::Domain(host)) => self.guard.host_allowed(host),
+            Some(url::Host::Ipv4(v4)) => self.guard.ip_allowed(v4.into()),
+            Some(url::Host::Ipv6(v6)) => self.guard.ip_allowed(v6.into()),
+            None => false,
+        }
+    }
+
+    /// [`check_url`](Self::check_url), and for a host name also resolves it now and
+    /// refuses it when any of its addresses breaks a rule (or it has none): what the
+    /// client's resolver would do at send time, for URLs checked when they are saved
+    /// (webhook endpoints). Sending checks again; this only refuses early what would
+    /// certainly be refused then.
+    pub async fn check_url_resolved(&self, url: &str) -> Result<Url, OutboundError> {
+        let parsed = self.check_url(url)?;
+        if let Some(url::Host::Domain(host)) = parsed.host() {
+            let lookup = resolve::checked_addrs(&self.guard, host);
+            match tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(Refusal::Rule(rule))) => {
+                    return Err(OutboundError::Refused {
+                        rule,
+                        resolved: true,
+                    })
+                }
+                Ok(Err(Refusal::Unresolvable)) | Err(_) => {
+                    return Err(OutboundError::Unresolvable)
+                }
+            }
         }
         Ok(parsed)
     }

@@ -197,7 +197,12 @@ impl WebhookDelivery {
     }
     /// Its attempts, oldest first (the latest 50).
     async fn attempts(&self) -> Vec<WebhookAttempt> {
-        self.0.attempts.iter().cloned().map(WebhookAttempt).collect()
+        self.0
+            .attempts
+            .iter()
+            .cloned()
+            .map(WebhookAttempt)
+            .collect()
     }
 }
 

@@ -188,9 +188,7 @@ impl Outbound {
                         resolved: true,
                     })
                 }
-                Ok(Err(Refusal::Unresolvable)) | Err(_) => {
-                    return Err(OutboundError::Unresolvable)
-                }
+                Ok(Err(Refusal::Unresolvable)) | Err(_) => return Err(OutboundError::Unresolvable),
             }
         }
         Ok(parsed)

@@ -247,7 +247,9 @@ pub async fn send_test(s: &Services, p: &Principal, endpoint_id: &str) -> AppRes
     }
     .insert(&txn)
     .await?;
-    let delivery = outbox::delivery(&event_id, &endpoint, now).insert(&txn).await?;
+    let delivery = outbox::delivery(&event_id, &endpoint, now)
+        .insert(&txn)
+        .await?;
     txn.commit().await?;
     super::wake_deliveries(s);
     Ok(DeliveryView {

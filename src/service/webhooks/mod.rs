@@ -216,7 +216,12 @@ pub async fn list(
 /// Applies a patch. Disabling holds the endpoint's pending deliveries; re-enabling
 /// clears why it was disabled and makes its held deliveries due now, in the same
 /// transaction as the change.
-pub async fn update(s: &Services, p: &Principal, id: &str, patch: EndpointPatch) -> AppResult<Model> {
+pub async fn update(
+    s: &Services,
+    p: &Principal,
+    id: &str,
+    patch: EndpointPatch,
+) -> AppResult<Model> {
     p.require(Scope::WebhooksWrite)?;
     let mut check = Check::default();
     for pointer in &patch.nulls {
@@ -339,8 +344,8 @@ pub async fn delete(s: &Services, p: &Principal, id: &str) -> AppResult<String> 
 pub async fn rotate_secret(s: &Services, p: &Principal, id: &str) -> AppResult<WithSecret> {
     p.require(Scope::WebhooksWrite)?;
     let now = crate::clock::now();
-    let grace = chrono::Duration::from_std(s.config.webhooks.rotation_grace)
-        .map_err(AppError::internal)?;
+    let grace =
+        chrono::Duration::from_std(s.config.webhooks.rotation_grace).map_err(AppError::internal)?;
     let secret = new_secret();
     let txn = s.db.begin().await?;
     // One statement: the old secret moves over as the new one lands (the right-hand

@@ -15,6 +15,7 @@ pub mod scalars;
 pub mod sse;
 pub mod subscriptions;
 pub mod viewer;
+pub mod webhook_deliveries;
 pub mod webhooks;
 pub mod ws;
 pub mod ws_legacy;

@@ -351,7 +351,7 @@ pub async fn rotate_secret(s: &Services, p: &Principal, id: &str) -> AppResult<W
     // One statement: the old secret moves over as the new one lands (the right-hand
     // sides read the row as it was), so two rotations cannot lose a secret in between.
     let rotated = Entity::update_many()
-        .col_expr(Column::PreviousSecret, Expr::col(Column::Secret).into())
+        .col_expr(Column::PreviousSecret, Expr::col(Column::Secret))
         .col_expr(Column::Secret, Expr::value(secret.clone()))
         .col_expr(
             Column::PreviousSecretExpiresAt,

@@ -3,6 +3,8 @@
 //! them.
 
 mod api;
+mod api_access;
 mod api_deliveries;
+mod api_graphql;
 mod api_guard;
 mod api_support;

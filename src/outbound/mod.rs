@@ -273,3 +273,72 @@ fn classify(err: &reqwest::Error, timeout_ms: u64) -> OutboundError {
         OutboundError::Failed
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outbound(allow: &[&str]) -> Outbound {
+        let config = OutboundConfig {
+            allow: allow.iter().map(|s| s.to_string()).collect(),
+            ..OutboundConfig::default()
+        };
+        Outbound::new(&config).expect("outbound client")
+    }
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).expect("url")
+    }
+
+    #[test]
+    fn the_allow_list_names_hosts_and_addresses() {
+        let o = outbound(&[
+            "127.0.0.1",
+            "10.1.0.0/16",
+            "hooks.internal",
+            "*.corp.example",
+        ]);
+        assert!(o.is_allow_listed(&url("http://127.0.0.1:8080/x")));
+        assert!(o.is_allow_listed(&url("http://10.1.2.3/x")));
+        assert!(o.is_allow_listed(&url("http://HOOKS.internal/x")));
+        assert!(o.is_allow_listed(&url("http://a.corp.example/x")));
+        assert!(!o.is_allow_listed(&url("http://10.2.0.1/x")));
+        assert!(!o.is_allow_listed(&url("http://localhost/x")));
+        assert!(!o.is_allow_listed(&url("http://[::1]/x")));
+        assert!(!o.is_allow_listed(&url("http://example.com/x")));
+    }
+
+    #[tokio::test]
+    async fn names_are_resolved_and_checked_when_saved() {
+        let strict = outbound(&[]);
+        assert_eq!(
+            strict.check_url_resolved("https://localhost/x").await.err(),
+            Some(OutboundError::Refused {
+                rule: Rule::Loopback,
+                resolved: true
+            })
+        );
+        assert_eq!(
+            strict
+                .check_url_resolved("https://no-such-host.invalid/x")
+                .await
+                .err(),
+            Some(OutboundError::Unresolvable)
+        );
+        assert_eq!(
+            strict.check_url_resolved("https://[fc00::1]/x").await.err(),
+            Some(OutboundError::Refused {
+                rule: Rule::UniqueLocal,
+                resolved: false
+            })
+        );
+        // The address allow-listed: a name resolving to it passes, as it would at send
+        // time; a metadata address never does.
+        let open = outbound(&["127.0.0.1", "169.254.169.254"]);
+        assert!(open.check_url_resolved("https://localhost/x").await.is_ok());
+        assert!(open
+            .check_url_resolved("http://169.254.169.254/")
+            .await
+            .is_err());
+    }
+}

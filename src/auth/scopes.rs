@@ -33,6 +33,10 @@ pub enum Scope {
     RunsRead,
     /// Trigger and cancel runs.
     RunsWrite,
+    /// Read webhook endpoints and their deliveries.
+    WebhooksRead,
+    /// Create, change, delete and test webhook endpoints; retry deliveries.
+    WebhooksWrite,
 }
 
 impl Scope {
@@ -44,6 +48,8 @@ impl Scope {
             Self::KeysWrite => "keys:write",
             Self::RunsRead => "runs:read",
             Self::RunsWrite => "runs:write",
+            Self::WebhooksRead => "webhooks:read",
+            Self::WebhooksWrite => "webhooks:write",
         }
     }
 }

@@ -15,6 +15,8 @@ pub mod scalars;
 pub mod sse;
 pub mod subscriptions;
 pub mod viewer;
+pub mod webhook_deliveries;
+pub mod webhooks;
 pub mod ws;
 pub mod ws_legacy;
 
@@ -32,6 +34,7 @@ pub struct Query(
     agents::AgentsQuery,
     api_keys::ApiKeysQuery,
     runs::RunsQuery,
+    webhooks::WebhooksQuery,
 );
 
 /// Mutation root.
@@ -40,6 +43,7 @@ pub struct Mutation(
     agents::AgentsMutation,
     api_keys::ApiKeysMutation,
     runs::RunsMutation,
+    webhooks::WebhooksMutation,
 );
 
 /// The executable schema.

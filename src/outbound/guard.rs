@@ -102,6 +102,13 @@ impl Guard {
         })
     }
 
+    /// True when the operator's allow-list names this address (a listed address or a
+    /// range holding it). Metadata addresses are still refused by [`check`](Self::check).
+    pub fn ip_allowed(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.nets.iter().any(|n| n.contains(&ip))
+    }
+
     /// Checks one address; `host_allowed` says the host name was allow-listed.
     pub fn check(&self, ip: IpAddr, host_allowed: bool) -> Result<(), Rule> {
         let ip = ip.to_canonical();

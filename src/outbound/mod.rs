@@ -20,6 +20,9 @@ use std::time::Duration;
 /// Connecting to a destination may take this long (within the request's timeout).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Resolving a name to check it at save time may take this long.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// An answer from an allowed destination.
 #[derive(Debug, Clone)]
 pub struct Response {
@@ -156,6 +159,41 @@ impl Outbound {
         Ok(parsed)
     }
 
+    /// Whether the operator's allow-list names the URL's host: its name (or a `*.`
+    /// suffix of it), or, for an IP literal, a listed address or range. Plain `http://`
+    /// is accepted for such hosts only (webhook URLs).
+    pub fn is_allow_listed(&self, url: &Url) -> bool {
+        match url.host() {
+            Some(url::Host::Domain(host)) => self.guard.host_allowed(host),
+            Some(url::Host::Ipv4(v4)) => self.guard.ip_allowed(v4.into()),
+            Some(url::Host::Ipv6(v6)) => self.guard.ip_allowed(v6.into()),
+            None => false,
+        }
+    }
+
+    /// [`check_url`](Self::check_url), and for a host name also resolves it now and
+    /// refuses it when any of its addresses breaks a rule (or it has none): what the
+    /// client's resolver would do at send time, for URLs checked when they are saved
+    /// (webhook endpoints). Sending checks again; this only refuses early what would
+    /// certainly be refused then.
+    pub async fn check_url_resolved(&self, url: &str) -> Result<Url, OutboundError> {
+        let parsed = self.check_url(url)?;
+        if let Some(url::Host::Domain(host)) = parsed.host() {
+            let lookup = resolve::checked_addrs(&self.guard, host);
+            match tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(Refusal::Rule(rule))) => {
+                    return Err(OutboundError::Refused {
+                        rule,
+                        resolved: true,
+                    })
+                }
+                Ok(Err(Refusal::Unresolvable)) | Err(_) => return Err(OutboundError::Unresolvable),
+            }
+        }
+        Ok(parsed)
+    }
+
     /// POSTs `body` as JSON; see [`post`](Self::post).
     pub async fn post_json(
         &self,
@@ -233,5 +271,74 @@ fn classify(err: &reqwest::Error, timeout_ms: u64) -> OutboundError {
         OutboundError::Unreachable
     } else {
         OutboundError::Failed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outbound(allow: &[&str]) -> Outbound {
+        let config = OutboundConfig {
+            allow: allow.iter().map(|s| s.to_string()).collect(),
+            ..OutboundConfig::default()
+        };
+        Outbound::new(&config).expect("outbound client")
+    }
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).expect("url")
+    }
+
+    #[test]
+    fn the_allow_list_names_hosts_and_addresses() {
+        let o = outbound(&[
+            "127.0.0.1",
+            "10.1.0.0/16",
+            "hooks.internal",
+            "*.corp.example",
+        ]);
+        assert!(o.is_allow_listed(&url("http://127.0.0.1:8080/x")));
+        assert!(o.is_allow_listed(&url("http://10.1.2.3/x")));
+        assert!(o.is_allow_listed(&url("http://HOOKS.internal/x")));
+        assert!(o.is_allow_listed(&url("http://a.corp.example/x")));
+        assert!(!o.is_allow_listed(&url("http://10.2.0.1/x")));
+        assert!(!o.is_allow_listed(&url("http://localhost/x")));
+        assert!(!o.is_allow_listed(&url("http://[::1]/x")));
+        assert!(!o.is_allow_listed(&url("http://example.com/x")));
+    }
+
+    #[tokio::test]
+    async fn names_are_resolved_and_checked_when_saved() {
+        let strict = outbound(&[]);
+        assert_eq!(
+            strict.check_url_resolved("https://localhost/x").await.err(),
+            Some(OutboundError::Refused {
+                rule: Rule::Loopback,
+                resolved: true
+            })
+        );
+        assert_eq!(
+            strict
+                .check_url_resolved("https://no-such-host.invalid/x")
+                .await
+                .err(),
+            Some(OutboundError::Unresolvable)
+        );
+        assert_eq!(
+            strict.check_url_resolved("https://[fc00::1]/x").await.err(),
+            Some(OutboundError::Refused {
+                rule: Rule::UniqueLocal,
+                resolved: false
+            })
+        );
+        // The address allow-listed: a name resolving to it passes, as it would at send
+        // time; a metadata address never does.
+        let open = outbound(&["127.0.0.1", "169.254.169.254"]);
+        assert!(open.check_url_resolved("https://localhost/x").await.is_ok());
+        assert!(open
+            .check_url_resolved("http://169.254.169.254/")
+            .await
+            .is_err());
     }
 }

@@ -5,6 +5,7 @@
 use super::guard::{Guard, Rule};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Why a name was not handed to the client; found again in the request error's sources.
@@ -37,19 +38,27 @@ impl Resolve for GuardedResolver {
         let guard = self.guard.clone();
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let addrs: Vec<_> = match tokio::net::lookup_host((host.as_str(), 0)).await {
-                Ok(addrs) => addrs.collect(),
-                Err(_) => Vec::new(),
-            };
-            if addrs.is_empty() {
-                return Err(Box::new(Refusal::Unresolvable) as _);
-            }
-            let allowed = guard.host_allowed(&host);
-            // One bad address refuses the name: the client could pick any of them.
-            for addr in &addrs {
-                guard.check(addr.ip(), allowed).map_err(Refusal::Rule)?;
-            }
+            let addrs = checked_addrs(&guard, &host).await?;
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
     }
+}
+
+/// Resolves `host` and returns its addresses when the guard accepts every one of them:
+/// the one rule for names, used by the client's resolver at send time and by
+/// [`super::Outbound::check_url_resolved`] at save time.
+pub(super) async fn checked_addrs(guard: &Guard, host: &str) -> Result<Vec<SocketAddr>, Refusal> {
+    let addrs: Vec<SocketAddr> = match tokio::net::lookup_host((host, 0)).await {
+        Ok(addrs) => addrs.collect(),
+        Err(_) => Vec::new(),
+    };
+    if addrs.is_empty() {
+        return Err(Refusal::Unresolvable);
+    }
+    let allowed = guard.host_allowed(host);
+    // One bad address refuses the name: the client could pick any of them.
+    for addr in &addrs {
+        guard.check(addr.ip(), allowed).map_err(Refusal::Rule)?;
+    }
+    Ok(addrs)
 }

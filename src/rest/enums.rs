@@ -6,7 +6,7 @@
 use super::document::Operation;
 use super::types::{named, Types};
 use crate::graphql::enums as gql;
-use crate::graphql::{agents, connection, runs};
+use crate::graphql::{agents, connection, runs, webhook_deliveries, webhooks};
 use async_graphql::parser::types::{DocumentOperations, Selection, SelectionSet};
 use async_graphql::resolver_utils::EnumType;
 use async_graphql::OutputType;
@@ -58,6 +58,11 @@ fn spellings() -> &'static [Spelling] {
             lower::<runs::RunOrderField>(),
             lower::<agents::AgentOrderField>(),
             lower::<connection::OrderDirection>(),
+            domain::<
+                webhook_deliveries::WebhookDeliveryStatus,
+                entity::webhook_deliveries::DeliveryStatus,
+            >(|v| v.as_str()),
+            lower::<webhooks::WebhookEndpointOrderField>(),
         ]
     })
 }

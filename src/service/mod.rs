@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod orgs;
 pub mod pagination;
 pub mod runs;
+pub mod webhooks;
 
 use crate::auth::Authenticator;
 use crate::config::Config;

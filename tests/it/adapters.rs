@@ -44,6 +44,8 @@ const ADAPTERS: &[&str] = &[
     "graphql/runs.rs",
     "graphql/subscriptions.rs",
     "graphql/viewer.rs",
+    "graphql/webhook_deliveries.rs",
+    "graphql/webhooks.rs",
     "rest/exec.rs",
 ];
 

@@ -23,6 +23,54 @@ fn agent() -> Value {
     })
 }
 
+const WEBHOOK_ID: &str = "wh_01jd8x3k6m9q2w5e7r4t1y0u3q";
+
+fn webhook_endpoint() -> Value {
+    json!({
+        "id": WEBHOOK_ID,
+        "url": "https://example.com/hooks/orchstack",
+        "description": "Bookings backend",
+        "events": ["agent.run.completed", "agent.run.failed"],
+        "enabled": true,
+        "disabled_reason": null,
+        "failing_since": null,
+        "previous_secret_expires_at": null,
+        "created_at": "2026-11-30T09:00:00Z",
+        "updated_at": "2026-11-30T09:00:00Z",
+    })
+}
+
+fn webhook_delivery(status: &str) -> Value {
+    json!({
+        "id": "dlv_01jd8x3k6m9q2w5e7r4t1y0u3r",
+        "endpoint_id": WEBHOOK_ID,
+        "event_id": "msg_01jd8x3k6m9q2w5e7r4t1y0u3s",
+        "status": status,
+        "attempt_count": 0,
+        "next_attempt_at": "2026-11-30T09:00:00Z",
+        "last_attempt_at": null,
+        "completed_at": null,
+        "created_at": "2026-11-30T09:00:00Z",
+        "event": {
+            "id": "msg_01jd8x3k6m9q2w5e7r4t1y0u3s",
+            "type": "webhook.test",
+            "payload": {
+                "type": "webhook.test",
+                "timestamp": "2026-11-30T09:00:00.000Z",
+                "data": { "webhook_id": WEBHOOK_ID, "message": "This is a test event from OrchStack." },
+            },
+            "created_at": "2026-11-30T09:00:00Z",
+        },
+        "attempts": [],
+    })
+}
+
+fn with_secret() -> Value {
+    let mut e = webhook_endpoint();
+    e["secret"] = json!("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw3Ksj0bO7Lbk=");
+    e
+}
+
 /// The request body example of `operation`.
 pub fn request(operation: &str) -> Option<Value> {
     Some(match operation {
@@ -36,6 +84,12 @@ pub fn request(operation: &str) -> Option<Value> {
             "metadata": { "salon": "Sarah's" },
         }),
         "UpdateAgent" => json!({ "instructions": "You book appointments. Be brief." }),
+        "CreateWebhookEndpoint" => json!({
+            "url": "https://example.com/hooks/orchstack",
+            "events": ["agent.run.completed", "agent.run.failed"],
+            "description": "Bookings backend",
+        }),
+        "UpdateWebhookEndpoint" => json!({ "enabled": false }),
         "CreateApiKey" => json!({ "name": "CI", "scopes": ["agents:read", "runs:read"] }),
         // The documented example (API.md, "Trigger a run").
         "RunAgent" => json!({
@@ -64,6 +118,15 @@ pub fn response(operation: &str, status: u16) -> Option<Value> {
         }),
         ("RunAgent", 202) => {
             json!({ "run_id": "run_def456", "status": "queued", "output": null, "tokens": { "input": 0, "output": 0 }, "duration_ms": null })
+        }
+        ("CreateWebhookEndpoint" | "RotateWebhookSecret", _) => with_secret(),
+        ("GetWebhookEndpoint" | "UpdateWebhookEndpoint", _) => webhook_endpoint(),
+        ("ListWebhookEndpoints", _) => {
+            json!({ "object": "list", "data": [webhook_endpoint()], "has_more": false, "next_cursor": null })
+        }
+        ("TestWebhookEndpoint" | "RetryWebhookDelivery", _) => webhook_delivery("pending"),
+        ("ListWebhookDeliveries", _) => {
+            json!({ "object": "list", "data": [webhook_delivery("pending")], "has_more": false, "next_cursor": null })
         }
         ("CancelRun", 200) => {
             json!({ "id": "run_def456", "status": "cancelled", "agent_id": AGENT_ID })

@@ -25,6 +25,10 @@ const RULES: &[(&str, &[&str])] = &[
     ("RunAgent", &["conflict", "unavailable"]),
     // The run already ended (service::runs::cancel).
     ("CancelRun", &["conflict"]),
+    // The endpoint is disabled (service::webhooks::deliveries::send_test).
+    ("TestWebhookEndpoint", &["conflict"]),
+    // The delivery is being sent, or its endpoint is disabled (deliveries::retry).
+    ("RetryWebhookDelivery", &["conflict"]),
 ];
 
 /// The operations [`RULES`] names (checked against the route table by the tests).

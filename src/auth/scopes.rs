@@ -33,6 +33,8 @@ pub enum Scope {
     RunsRead,
     /// Trigger and cancel runs.
     RunsWrite,
+    /// Approve and reject approval gates.
+    GatesWrite,
 }
 
 impl Scope {
@@ -44,6 +46,7 @@ impl Scope {
             Self::KeysWrite => "keys:write",
             Self::RunsRead => "runs:read",
             Self::RunsWrite => "runs:write",
+            Self::GatesWrite => "gates:write",
         }
     }
 }

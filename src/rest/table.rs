@@ -227,7 +227,7 @@ pub const ROUTES: &[RouteDef] = &[
         "Trigger an agent run",
         "runs",
     )
-    .accepted("status", runs::is_active)
+    .accepted("status", runs::is_going)
     .streams(StreamOnRequest {
         operation: "RunAgentEvents",
         no_wait: ("mode", "async"),

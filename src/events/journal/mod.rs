@@ -12,6 +12,7 @@
 
 mod isolate;
 mod lost;
+mod pause;
 mod retry;
 mod run;
 mod write;
@@ -23,7 +24,7 @@ pub use run::RunJournal;
 use super::bus::Bus;
 use super::RunEvent;
 use crate::error::{AppError, AppResult};
-use entity::{run_steps, runs};
+use entity::{gates, run_steps, runs};
 use sea_orm::DatabaseConnection;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -48,6 +49,21 @@ pub struct Finish {
     pub done: oneshot::Sender<AppResult<bool>>,
 }
 
+/// A run pausing at an approval gate, recorded only if the writer still holds its lease
+/// and no cancel was asked for (see `pause`).
+pub struct Pause {
+    /// The run as it pauses (its totals so far).
+    pub run: runs::Model,
+    /// The lease holder the run row must still name.
+    pub owner: String,
+    /// The new gate (pending).
+    pub gate: gates::Model,
+    /// The run's `gate.pending` event.
+    pub event: Arc<RunEvent>,
+    /// Told whether the pause was recorded.
+    pub done: oneshot::Sender<AppResult<bool>>,
+}
+
 /// A new run, recorded with its first event.
 struct Create {
     run: runs::Model,
@@ -68,6 +84,7 @@ enum Write {
     Event(Arc<RunEvent>),
     Step(Box<run_steps::Model>),
     Finish(Box<Finish>),
+    Pause(Box<Pause>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -151,6 +168,28 @@ impl Journal {
         .await
     }
 
+    /// Pauses a run at a gate (see [`Pause`]) and waits for the commit; then publishes
+    /// the event, the waiting run and the gate. False if the run's lease was lost or a
+    /// cancel was asked for meanwhile (nothing was written).
+    pub async fn pause(
+        &self,
+        run: runs::Model,
+        owner: &str,
+        gate: gates::Model,
+        event: Arc<RunEvent>,
+    ) -> AppResult<bool> {
+        self.ask(|done| {
+            Write::Pause(Box::new(Pause {
+                run,
+                owner: owner.to_owned(),
+                gate,
+                event,
+                done,
+            }))
+        })
+        .await
+    }
+
     /// Waits until everything queued before this call is committed (or failed).
     pub async fn flush(&self) {
         let (done, answer) = oneshot::channel();
@@ -173,6 +212,7 @@ struct Batch {
     events: Vec<Arc<RunEvent>>,
     steps: Vec<run_steps::Model>,
     finishes: Vec<Finish>,
+    pauses: Vec<Pause>,
     flushes: Vec<oneshot::Sender<()>>,
 }
 
@@ -190,6 +230,7 @@ impl Batch {
                 }
             },
             Write::Finish(f) => self.finishes.push(*f),
+            Write::Pause(p) => self.pauses.push(*p),
             Write::Flush(tx) => self.flushes.push(tx),
         }
     }
@@ -224,6 +265,14 @@ async fn run(
             batch.add(write, &mut step_index);
         }
         batch.finishes = rewrite_lost(&db, &broken, batch.finishes).await;
+        // A stopped run does not pause (its executor ends it instead).
+        let (lost, pauses): (Vec<_>, Vec<_>) = std::mem::take(&mut batch.pauses)
+            .into_iter()
+            .partition(|p| broken.contains(&p.run.id));
+        batch.pauses = pauses;
+        for p in lost {
+            let _ = p.done.send(Ok(false));
+        }
         commit(&db, &bus, batch, &mut broken, retry_for).await;
     }
 }
@@ -264,6 +313,7 @@ async fn commit(
         events,
         steps,
         finishes,
+        pauses,
         flushes,
     } = batch;
     let parts = Parts {
@@ -275,9 +325,17 @@ async fn commit(
             .map(|f| (&f.run, f.owner.as_str(), &*f.event))
             .collect(),
         claims: claims.iter().map(|c| (c.owner.as_str(), c.limit)).collect(),
+        pauses: pauses
+            .iter()
+            .map(|p| (&p.run, p.owner.as_str(), &p.gate, &*p.event))
+            .collect(),
     };
     match retry::write_retrying(db, &parts, retry_for).await {
-        Ok(Written { kept, claimed }) => {
+        Ok(Written {
+            kept,
+            claimed,
+            paused,
+        }) => {
             drop(parts);
             let created = !creates.is_empty();
             for c in creates {
@@ -289,6 +347,9 @@ async fn commit(
             for (f, kept) in finishes.into_iter().zip(kept) {
                 broken.remove(&f.run.id);
                 end(bus, f, Ok(kept));
+            }
+            for (p, kept) in pauses.into_iter().zip(paused) {
+                paused_run(bus, p, Ok(kept));
             }
             // In the order the transaction wrote them: a claimed run may follow the end
             // of an earlier run of its conversation.
@@ -307,6 +368,7 @@ async fn commit(
                 events,
                 steps,
                 finishes,
+                pauses,
                 flushes: Vec::new(),
             };
             if retry::is_transient(&err) {
@@ -357,4 +419,19 @@ fn end(bus: &Bus, f: Finish, res: AppResult<bool>) {
         bus.publish_run(f.run);
     }
     let _ = f.done.send(res);
+}
+
+/// After a pause was (or was not) committed: publish the event, the waiting run and its
+/// gate; tell the executor.
+fn paused_run(bus: &Bus, p: Pause, res: AppResult<bool>) {
+    if let Ok(true) = res {
+        bus.publish_event(p.event);
+        bus.publish_run(runs::Model {
+            status: runs::RunStatus::WaitingForApproval,
+            lease_owner: None,
+            ..p.run
+        });
+        bus.publish_gate(p.gate);
+    }
+    let _ = p.done.send(res);
 }

@@ -4,7 +4,7 @@ use super::Journal;
 use crate::error::AppResult;
 use crate::events::log::RunLog;
 use crate::events::EventKind;
-use entity::{run_steps, runs};
+use entity::{gates, run_steps, runs};
 
 /// One run's writer for its executor: numbers the run's events and hands them, with the
 /// run's step rows and its end, to the journal.
@@ -28,6 +28,19 @@ impl RunJournal {
     /// Records a step row (new or updated).
     pub async fn step(&self, step: run_steps::Model) -> AppResult<()> {
         self.journal.step(step).await
+    }
+
+    /// Pauses the run at `gate` with its `gate.pending` event (data: `data`); false if
+    /// the lease was lost or a cancel was asked for meanwhile (nothing written).
+    pub async fn pause(
+        &mut self,
+        run: runs::Model,
+        owner: &str,
+        gate: gates::Model,
+        data: serde_json::Value,
+    ) -> AppResult<bool> {
+        let event = self.log.next(EventKind::GatePending, data);
+        self.journal.pause(run, owner, gate, event).await
     }
 
     /// Ends the run (`run` as it ends) with its terminal event; false if the lease was

@@ -1,0 +1,62 @@
+//! A run pausing at an approval gate, written in the journal's batch: the run becomes
+//! `waiting_for_approval` and gives up its lease (a waiting run holds no worker slot),
+//! its gate is inserted, and the `agent.gate.pending` webhook is put in the outbox, all
+//! in the transaction that stores its `gate.pending` event. Only if the writer still
+//! holds the lease and no cancel was asked for meanwhile.
+
+use super::super::RunEvent;
+use crate::error::AppResult;
+use crate::webhooks::outbox::{self, Outgoing};
+use crate::webhooks::{payload, EventType};
+use entity::runs::{self, RunStatus};
+use entity::{gates, runs::Column};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter};
+use std::collections::HashSet;
+
+/// One pause of a batch: the run as it pauses (totals so far), the lease owner it needs,
+/// the new gate and the `gate.pending` event.
+pub(super) type PausePart<'a> = (&'a runs::Model, &'a str, &'a gates::Model, &'a RunEvent);
+
+/// Writes the pauses of a batch; per pause whether it was recorded. The events of those
+/// that were not are added to `dropped` (they are not stored).
+pub(super) async fn write<'a>(
+    txn: &DatabaseTransaction,
+    pauses: &[PausePart<'a>],
+    dropped: &mut HashSet<(&'a str, i64)>,
+) -> AppResult<Vec<bool>> {
+    let mut kept = Vec::with_capacity(pauses.len());
+    let mut outgoing = Vec::new();
+    for (run, owner, gate, event) in pauses {
+        let updated = runs::Entity::update_many()
+            .col_expr(Column::Status, Expr::value(RunStatus::WaitingForApproval))
+            .col_expr(Column::LeaseOwner, Expr::value(Option::<String>::None))
+            .col_expr(Column::TokensInput, Expr::value(run.tokens_input))
+            .col_expr(Column::TokensOutput, Expr::value(run.tokens_output))
+            .col_expr(Column::Cost, Expr::value(run.cost))
+            .col_expr(Column::DurationMs, Expr::value(run.duration_ms))
+            .filter(Column::Id.eq(&run.id))
+            .filter(Column::LeaseOwner.eq(*owner))
+            .filter(Column::Status.eq(RunStatus::Running))
+            .filter(Column::CancelRequested.eq(false))
+            .exec(txn)
+            .await?;
+        if updated.rows_affected == 0 {
+            dropped.insert((event.run_id.as_str(), event.seq));
+            kept.push(false);
+            continue;
+        }
+        gates::Entity::insert((*gate).clone().into_active_model())
+            .exec_without_returning(txn)
+            .await?;
+        outgoing.push(Outgoing {
+            org_id: gate.org_id.clone(),
+            kind: EventType::GatePending,
+            data: payload::gate(gate),
+        });
+        kept.push(true);
+    }
+    // After the writes (the outbox reads the organisations' endpoints).
+    outbox::record(txn, &outgoing).await?;
+    Ok(kept)
+}

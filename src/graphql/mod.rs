@@ -7,6 +7,7 @@ pub mod connection;
 pub mod cost;
 pub mod enums;
 pub mod errors;
+pub mod gates;
 pub mod http;
 pub mod limits;
 pub mod loaders;
@@ -32,6 +33,7 @@ pub struct Query(
     agents::AgentsQuery,
     api_keys::ApiKeysQuery,
     runs::RunsQuery,
+    gates::GatesQuery,
 );
 
 /// Mutation root.
@@ -40,6 +42,7 @@ pub struct Mutation(
     agents::AgentsMutation,
     api_keys::ApiKeysMutation,
     runs::RunsMutation,
+    gates::GatesMutation,
 );
 
 /// The executable schema.

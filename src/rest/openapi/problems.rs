@@ -25,6 +25,9 @@ const RULES: &[(&str, &[&str])] = &[
     ("RunAgent", &["conflict", "unavailable"]),
     // The run already ended (service::runs::cancel).
     ("CancelRun", &["conflict"]),
+    // The gate was already resolved (runtime::gates::resolve).
+    ("ApproveGate", &["gate_not_pending"]),
+    ("RejectGate", &["gate_not_pending"]),
 ];
 
 /// The operations [`RULES`] names (checked against the route table by the tests).

@@ -150,7 +150,8 @@ impl EndWatch {
         bus: &Arc<Bus>,
         gates: bool,
     ) -> Result<(), AppError> {
-        let stops = |kind: EventKind| kind.is_terminal() || (gates && kind == EventKind::GatePending);
+        let stops =
+            |kind: EventKind| kind.is_terminal() || (gates && kind == EventKind::GatePending);
         if log_only(db, bus) {
             // Its `run.created` (seq 1) may not be stored yet; repeats are harmless.
             poll_log(db, bus, &self.run_id, 0);

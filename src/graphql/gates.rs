@@ -178,7 +178,9 @@ impl GatesMutation {
         let (s, p) = caller(ctx);
         let input = input.unwrap_or_default();
         let arguments = input.arguments.map(|j| j.0);
-        Ok(Gate(svc::approve(s, p, &id, input.comment, arguments).await?))
+        Ok(Gate(
+            svc::approve(s, p, &id, input.comment, arguments).await?,
+        ))
     }
 
     /// Rejects a pending gate; its run goes on and the model is told the call was

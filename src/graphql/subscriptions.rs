@@ -4,8 +4,8 @@
 //! The REST SSE routes execute these same resolvers.
 
 use super::caller;
-use super::gates::{Gate, GateFilter};
 use super::enums::RunEventType;
+use super::gates::{Gate, GateFilter};
 use super::runs::{Run, RunFilter};
 use super::scalars::DateTime;
 use crate::events::RunEvent as Event;

@@ -35,9 +35,11 @@ impl Executor {
         let run = c.exec.run;
         let tool = c.tools.iter().find(|t| t.name == call.name);
         match c.gates.iter().find(|g| g.call_id == call.id) {
-            Some(g) if g.status == GateStatus::Pending => Err(AppError::internal(
-                anyhow::anyhow!("run {} was claimed while gate {} is pending", run.id, g.id),
-            )),
+            Some(g) if g.status == GateStatus::Pending => Err(AppError::internal(anyhow::anyhow!(
+                "run {} was claimed while gate {} is pending",
+                run.id,
+                g.id
+            ))),
             Some(g) if allows(g) => {
                 let arguments = match &g.resolved_arguments {
                     Some(args) => args.to_string(),

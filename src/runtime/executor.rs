@@ -106,7 +106,12 @@ impl Executor {
         finish(run, owner, &mut log, outcome, totals, started.elapsed()).await
     }
 
-    async fn run_loop(&self, exec: &Exec<'_>, log: &mut RunJournal, totals: &mut Totals) -> Outcome {
+    async fn run_loop(
+        &self,
+        exec: &Exec<'_>,
+        log: &mut RunJournal,
+        totals: &mut Totals,
+    ) -> Outcome {
         match self.steps(exec, log, totals).await {
             Ok(outcome) => outcome,
             Err(err) => err.into(),

@@ -13,7 +13,10 @@ use std::time::Duration;
 /// How a run ended.
 pub(super) enum Outcome {
     Completed(String),
-    Failed { code: String, message: String },
+    Failed {
+        code: String,
+        message: String,
+    },
     Cancelled,
     /// Paused at an approval gate (already recorded): the run is not ended.
     Paused,

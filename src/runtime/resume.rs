@@ -65,7 +65,10 @@ pub(super) async fn rebuild(db: &impl ConnectionTrait, run: &runs::Model) -> App
                 });
             }
             StepKind::Tool => {
-                let call_id = step.input["call_id"].as_str().unwrap_or_default().to_owned();
+                let call_id = step.input["call_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
                 answered.insert(call_id.clone());
                 out.messages.push(Message::Tool {
                     call_id,

@@ -42,7 +42,10 @@ pub(super) async fn check(
         return Ok(());
     };
     let validator = jsonschema::validator_for(schema).map_err(|e| {
-        AppError::internal(anyhow::anyhow!("the stored schema of {} is invalid: {e}", gate.tool_name))
+        AppError::internal(anyhow::anyhow!(
+            "the stored schema of {} is invalid: {e}",
+            gate.tool_name
+        ))
     })?;
     for e in validator.iter_errors(args).take(MAX_ERRORS) {
         errors.push(FieldError::new(

@@ -111,6 +111,10 @@ struct Ws(
 
 impl Ws {
     async fn subscribe(s: &TestServer, query: &str) -> Self {
+        Self::subscribe_as(s, &s.admin_key, query).await
+    }
+
+    async fn subscribe_as(s: &TestServer, key: &str, query: &str) -> Self {
         let url = format!("{}/graphql/ws", s.base.replacen("http://", "ws://", 1));
         let mut req = url.into_client_request().expect("ws request");
         req.headers_mut().insert(
@@ -121,7 +125,7 @@ impl Ws {
             .await
             .expect("upgrade");
         let mut ws = Self(ws);
-        let auth = format!("Bearer {}", s.admin_key);
+        let auth = format!("Bearer {key}");
         ws.send(json!({ "type": "connection_init", "payload": { "authorization": auth } }))
             .await;
         assert_eq!(ws.recv().await["type"], "connection_ack");
@@ -218,4 +222,47 @@ async fn approving_over_graphql_is_seen_by_gate_updates_and_the_runs_event_strea
     assert_eq!(pending.data["id"], gate_id.as_str(), "{:?}", pending.data);
     let resolved = events.iter().find(|e| e.kind == "gate.resolved").unwrap();
     assert_eq!(resolved.data["status"], "approved", "{:?}", resolved.data);
+}
+
+/// Two instances on one PostgreSQL and one Redis: a `gateUpdates` subscriber on B sees
+/// the gate that A's worker opened, and B's approval (B runs no worker) lets A's worker
+/// finish the run.
+#[tokio::test]
+#[ignore = "needs DATABASE_URL=postgres://... and REDIS_URL (CI runs it with --include-ignored)"]
+async fn gate_updates_cross_instances_over_redis() {
+    let redis = std::env::var("REDIS_URL").expect("REDIS_URL for the multi-instance tests");
+    let tool = Recorder::start(|_| Reply::Json(200, json!({ "refunded": true }))).await;
+    let model = super::support::model_server(refund_then_done).await;
+    let (m, r) = (model.url.clone(), redis.clone());
+    let a = TestServer::start_with(move |c| {
+        c.providers.insert("fake".into(), fake_provider(&m));
+        c.redis_url = Some(r);
+    })
+    .await;
+    let schema = a.state.config.database_schema.clone();
+    let m = model.url.clone();
+    let b = TestServer::start_with(move |c| {
+        c.database_schema = schema;
+        c.redis_url = Some(redis);
+        c.worker.enabled = false;
+        c.providers.insert("fake".into(), fake_provider(&m));
+    })
+    .await;
+    let on_a = a.api();
+    let on_b = b.api_with(Some(&a.admin_key));
+    let tools = json!([refund_tool(&tool.url, None)]);
+    let agent = agent(&on_a, "fake/gpt-test", json!({ "tools": tools })).await;
+    let mut ws = Ws::subscribe_as(&b, &a.admin_key, "subscription { gateUpdates { id status } }").await;
+    ws.send(json!({ "type": "ping" })).await;
+    assert_eq!(ws.recv().await["type"], "pong");
+    let run_id = start(&on_a, &agent).await;
+    let opened = ws.next_gate().await;
+    assert_eq!(opened["status"], "PENDING", "{opened}");
+    let id = opened["id"].as_str().unwrap();
+    resolve(&on_b, id, "approve", json!({}), 200).await;
+    let closed = ws.next_gate().await;
+    assert_eq!(closed["status"], "APPROVED", "{closed}");
+    let run = wait_end(&on_b, &run_id).await;
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(tool.hits(), 1);
 }

@@ -46,7 +46,7 @@ impl Executor {
                     None => call.arguments.clone(),
                 };
                 let content = self
-                    .tool_step(run, log, position, c.tools, call, false, &arguments)
+                    .tool_step(c, log, position, call, false, &arguments)
                     .await?;
                 Ok(Ok(content))
             }
@@ -65,7 +65,7 @@ impl Executor {
                 }
                 _ => {
                     let content = self
-                        .tool_step(run, log, position, c.tools, call, true, &call.arguments)
+                        .tool_step(c, log, position, call, true, &call.arguments)
                         .await?;
                     Ok(Ok(content))
                 }

@@ -275,14 +275,14 @@ impl Executor {
     /// before the gate). `arguments` are what the tool receives.
     pub(super) async fn tool_step(
         &self,
-        run: &runs::Model,
+        c: &Calls<'_>,
         log: &mut RunJournal,
         position: i32,
-        tools: &[HttpTool],
         call: &ToolCall,
         announce: bool,
         arguments: &str,
     ) -> AppResult<String> {
+        let (run, tools) = (c.exec.run, c.tools);
         if announce {
             tool_call_event(log, call).await?;
         }

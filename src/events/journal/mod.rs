@@ -19,12 +19,14 @@ mod write;
 
 pub use lost::STORAGE_ERROR;
 
+pub use pause::Pause;
 pub use run::RunJournal;
 
 use super::bus::Bus;
 use super::RunEvent;
 use crate::error::{AppError, AppResult};
-use entity::{gates, run_steps, runs};
+use entity::{run_steps, runs};
+use pause::paused_run;
 use sea_orm::DatabaseConnection;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -46,21 +48,6 @@ pub struct Finish {
     /// The run's terminal event.
     pub event: Arc<RunEvent>,
     /// Told whether the end was recorded (false: the lease was lost meanwhile).
-    pub done: oneshot::Sender<AppResult<bool>>,
-}
-
-/// A run pausing at an approval gate, recorded only if the writer still holds its lease
-/// and no cancel was asked for (see `pause`).
-pub struct Pause {
-    /// The run as it pauses (its totals so far).
-    pub run: runs::Model,
-    /// The lease holder the run row must still name.
-    pub owner: String,
-    /// The new gate (pending).
-    pub gate: gates::Model,
-    /// The run's `gate.pending` event.
-    pub event: Arc<RunEvent>,
-    /// Told whether the pause was recorded.
     pub done: oneshot::Sender<AppResult<bool>>,
 }
 
@@ -161,28 +148,6 @@ impl Journal {
             Write::Finish(Box::new(Finish {
                 run,
                 owner: owner.to_owned(),
-                event,
-                done,
-            }))
-        })
-        .await
-    }
-
-    /// Pauses a run at a gate (see [`Pause`]) and waits for the commit; then publishes
-    /// the event, the waiting run and the gate. False if the run's lease was lost or a
-    /// cancel was asked for meanwhile (nothing was written).
-    pub async fn pause(
-        &self,
-        run: runs::Model,
-        owner: &str,
-        gate: gates::Model,
-        event: Arc<RunEvent>,
-    ) -> AppResult<bool> {
-        self.ask(|done| {
-            Write::Pause(Box::new(Pause {
-                run,
-                owner: owner.to_owned(),
-                gate,
                 event,
                 done,
             }))
@@ -419,19 +384,4 @@ fn end(bus: &Bus, f: Finish, res: AppResult<bool>) {
         bus.publish_run(f.run);
     }
     let _ = f.done.send(res);
-}
-
-/// After a pause was (or was not) committed: publish the event, the waiting run and its
-/// gate; tell the executor.
-fn paused_run(bus: &Bus, p: Pause, res: AppResult<bool>) {
-    if let Ok(true) = res {
-        bus.publish_event(p.event);
-        bus.publish_run(runs::Model {
-            status: runs::RunStatus::WaitingForApproval,
-            lease_owner: None,
-            ..p.run
-        });
-        bus.publish_gate(p.gate);
-    }
-    let _ = p.done.send(res);
 }

@@ -4,7 +4,9 @@
 //! in the transaction that stores its `gate.pending` event. Only if the writer still
 //! holds the lease and no cancel was asked for meanwhile.
 
+use super::super::bus::Bus;
 use super::super::RunEvent;
+use super::{Journal, Write};
 use crate::error::AppResult;
 use crate::webhooks::outbox::{self, Outgoing};
 use crate::webhooks::{payload, EventType};
@@ -13,6 +15,62 @@ use entity::{gates, runs::Column};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter};
 use std::collections::HashSet;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// A run pausing at an approval gate, recorded only if the writer still holds its lease
+/// and no cancel was asked for (see `pause`).
+pub struct Pause {
+    /// The run as it pauses (its totals so far).
+    pub run: runs::Model,
+    /// The lease holder the run row must still name.
+    pub owner: String,
+    /// The new gate (pending).
+    pub gate: gates::Model,
+    /// The run's `gate.pending` event.
+    pub event: Arc<RunEvent>,
+    /// Told whether the pause was recorded.
+    pub done: oneshot::Sender<AppResult<bool>>,
+}
+
+impl Journal {
+    /// Pauses a run at a gate (see [`Pause`]) and waits for the commit; then publishes
+    /// the event, the waiting run and the gate. False if the run's lease was lost or a
+    /// cancel was asked for meanwhile (nothing was written).
+    pub async fn pause(
+        &self,
+        run: runs::Model,
+        owner: &str,
+        gate: gates::Model,
+        event: Arc<RunEvent>,
+    ) -> AppResult<bool> {
+        self.ask(|done| {
+            Write::Pause(Box::new(Pause {
+                run,
+                owner: owner.to_owned(),
+                gate,
+                event,
+                done,
+            }))
+        })
+        .await
+    }
+}
+
+/// After a pause was (or was not) committed: publish the event, the waiting run and its
+/// gate; tell the executor.
+pub(super) fn paused_run(bus: &Bus, p: Pause, res: AppResult<bool>) {
+    if let Ok(true) = res {
+        bus.publish_event(p.event);
+        bus.publish_run(runs::Model {
+            status: runs::RunStatus::WaitingForApproval,
+            lease_owner: None,
+            ..p.run
+        });
+        bus.publish_gate(p.gate);
+    }
+    let _ = p.done.send(res);
+}
 
 /// One pause of a batch: the run as it pauses (totals so far), the lease owner it needs,
 /// the new gate and the `gate.pending` event.

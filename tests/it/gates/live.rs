@@ -252,7 +252,12 @@ async fn gate_updates_cross_instances_over_redis() {
     let on_b = b.api_with(Some(&a.admin_key));
     let tools = json!([refund_tool(&tool.url, None)]);
     let agent = agent(&on_a, "fake/gpt-test", json!({ "tools": tools })).await;
-    let mut ws = Ws::subscribe_as(&b, &a.admin_key, "subscription { gateUpdates { id status } }").await;
+    let mut ws = Ws::subscribe_as(
+        &b,
+        &a.admin_key,
+        "subscription { gateUpdates { id status } }",
+    )
+    .await;
     ws.send(json!({ "type": "ping" })).await;
     assert_eq!(ws.recv().await["type"], "pong");
     let run_id = start(&on_a, &agent).await;

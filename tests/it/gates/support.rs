@@ -49,7 +49,9 @@ pub(crate) fn answered(body: &Value) -> bool {
 
 /// A model server (OpenAI format) that answers each request with `script(body)` and
 /// records every request, like [`Recorder`] but scripted on what it is asked.
-pub(crate) async fn model_server(script: impl Fn(&Value) -> Reply + Send + Sync + 'static) -> Recorder {
+pub(crate) async fn model_server(
+    script: impl Fn(&Value) -> Reply + Send + Sync + 'static,
+) -> Recorder {
     use std::sync::{Arc, Mutex};
     let seen: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
     let script = Arc::new(script);

@@ -5,5 +5,6 @@
 mod api;
 mod flow;
 mod live;
+mod outbox;
 mod support;
 mod validation;

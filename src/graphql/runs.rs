@@ -358,8 +358,9 @@ pub struct RunsMutation;
 
 #[Object]
 impl RunsMutation {
-    /// Triggers a run. `mode: SYNC` (the default) waits for it to end, up to the server's
-    /// wait limit, and returns it as it is then (still `running` if the limit passed).
+    /// Triggers a run. `mode: SYNC` (the default) waits for it to end (or to wait at an
+    /// approval gate: `WAITING_FOR_APPROVAL`, with its `gate`), up to the server's wait
+    /// limit, and returns it as it is then (still `running` if the limit passed).
     async fn run_agent(
         &self,
         ctx: &Context<'_>,

@@ -271,3 +271,76 @@ async fn gate_updates_cross_instances_over_redis() {
     assert_eq!(run["status"], "completed", "{run}");
     assert_eq!(tool.hits(), 1);
 }
+
+#[tokio::test]
+async fn a_waiting_run_holds_no_worker_slot() {
+    let tool = Recorder::start(|_| Reply::Json(200, json!({ "refunded": true }))).await;
+    let model = super::support::model_server(refund_then_done).await;
+    let m = model.url.clone();
+    let s = TestServer::start_with(move |c| {
+        c.providers.insert("fake".into(), fake_provider(&m));
+        c.worker.concurrency = 1;
+    })
+    .await;
+    let api = s.api();
+    let tools = json!([refund_tool(&tool.url, None)]);
+    let gated = agent(&api, "fake/gpt-test", json!({ "tools": tools })).await;
+    let echo = agent(&api, "mock/echo", json!({})).await;
+    let waiting = start(&api, &gated).await;
+    pending_gate(&api, &waiting).await;
+    // The one slot is free again: another run executes to its end meanwhile.
+    let other = trigger(&api, &echo, json!({ "input": "hello there" }), 200).await;
+    assert_eq!(other["status"], "completed", "{other}");
+    assert_eq!(
+        get_run(&api, &waiting).await["status"],
+        "waiting_for_approval"
+    );
+}
+
+/// A gate whose time passed while no instance was up is expired by the next one to start
+/// (the sweep runs at start), and its run goes on.
+#[tokio::test]
+async fn a_gate_that_expired_while_every_instance_was_down_is_swept_at_the_next_start() {
+    use entity::gates;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let mut g = gated(refund_then_done, None).await;
+    let run_id = start(&g.api, &g.agent).await;
+    let gate = pending_gate(&g.api, &run_id).await;
+    g.s.shut_down().await.expect("stops");
+    // Time passes while nobody is up.
+    let db = orchstack::db::connect(&g.s.state.config)
+        .await
+        .expect("connect while no server is up");
+    gates::Entity::update_many()
+        .col_expr(
+            gates::Column::ExpiresAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::seconds(60)),
+        )
+        .filter(gates::Column::Id.eq(str_of(&gate, "id")))
+        .exec(&db)
+        .await
+        .expect("age the gate");
+    let _ = db.close().await;
+    let (url, schema) = (
+        g.s.state.config.database_url.clone(),
+        g.s.state.config.database_schema.clone(),
+    );
+    let model_url = g.model.url.clone();
+    let next = TestServer::start_with(move |c| {
+        c.database_url = url;
+        c.database_schema = schema;
+        c.providers.insert("fake".into(), fake_provider(&model_url));
+        // Only the sweep at start can expire it within the test.
+        c.gates.sweep_interval = Duration::from_secs(3600);
+    })
+    .await;
+    let api = next.api_with(Some(&g.s.admin_key));
+    let run = wait_end(&api, &run_id).await;
+    assert_eq!(run["status"], "completed", "{run}");
+    let gate = api
+        .get(&format!("/v1/gates/{}", str_of(&gate, "id")), 200)
+        .await;
+    assert_eq!(gate["status"], "expired", "{gate}");
+    assert_eq!(g.tool.hits(), 0, "on_timeout defaults to reject");
+}

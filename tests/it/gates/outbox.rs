@@ -95,3 +95,31 @@ async fn gate_and_cancel_events_are_in_the_outbox_with_the_rest_objects() {
         .expect("deliveries");
     assert!(held.len() >= 5, "{held:?}");
 }
+
+#[tokio::test]
+async fn cancelling_a_queued_run_records_agent_run_cancelled() {
+    let g = gated(refund_then_done, None).await;
+    endpoint(&g).await;
+    // A run queued behind a waiting run of its conversation stays queued.
+    let body = json!({ "input": "first", "session_id": "s1", "mode": "async" });
+    let first = crate::common::calls::trigger(&g.api, &g.agent, body, 202).await;
+    pending_gate(&g.api, str_of(&first, "run_id")).await;
+    let body = json!({ "input": "second", "session_id": "s1", "mode": "async" });
+    let second = crate::common::calls::trigger(&g.api, &g.agent, body, 202).await;
+    let second = str_of(&second, "run_id");
+    assert_eq!(get_run(&g.api, second).await["status"], "queued");
+    let run = g
+        .api
+        .post(&format!("/v1/runs/{second}/cancel"), json!({}), 200)
+        .await;
+    assert_eq!(run["status"], "cancelled", "{run}");
+    let events = outbox(&g).await;
+    let cancelled: Vec<&Value> = events
+        .iter()
+        .filter(|(k, _)| k == "agent.run.cancelled")
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(cancelled.len(), 1, "{events:?}");
+    assert_eq!(cancelled[0]["run_id"], second);
+    assert_eq!(cancelled[0]["status"], "cancelled");
+}

@@ -1,7 +1,9 @@
 //! The executor: runs one leased run to its end. It loops model step → tool steps →
 //! model step until the model answers without tool calls (or `max_steps`), streaming
 //! every token into the run's event log, and it always ends the run: `completed`,
-//! `failed` (with `error.code`) or `cancelled`.
+//! `failed` (with `error.code`) or `cancelled`; unless the model calls a tool that needs
+//! approval: then the run pauses at a gate (see `approval`) and a later execution,
+//! after the gate is resolved, goes on from its stored steps (see `resume`).
 
 use super::finish::{finish, watch_cancel, Outcome, Totals};
 use super::prompt;

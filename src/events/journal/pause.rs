@@ -34,26 +34,27 @@ pub struct Pause {
 }
 
 impl Journal {
-    /// Pauses a run at a gate (see [`Pause`]) and waits for the commit; then publishes
-    /// the event, the waiting run and the gate. False if the run's lease was lost or a
-    /// cancel was asked for meanwhile (nothing was written).
+    /// Hands a run's pause at a gate (see [`Pause`]) to the journal; the answer comes
+    /// on the returned channel once committed (true: recorded; then the event, the
+    /// waiting run and the gate are published) or refused (false: the run's lease was
+    /// lost or a cancel was asked for meanwhile; nothing was written).
     pub async fn pause(
         &self,
         run: runs::Model,
         owner: &str,
         gate: gates::Model,
         event: Arc<RunEvent>,
-    ) -> AppResult<bool> {
-        self.ask(|done| {
-            Write::Pause(Box::new(Pause {
-                run,
-                owner: owner.to_owned(),
-                gate,
-                event,
-                done,
-            }))
-        })
-        .await
+    ) -> AppResult<oneshot::Receiver<AppResult<bool>>> {
+        let (done, answer) = oneshot::channel();
+        let write = Write::Pause(Box::new(Pause {
+            run,
+            owner: owner.to_owned(),
+            gate,
+            event,
+            done,
+        }));
+        self.send(write).await?;
+        Ok(answer)
     }
 }
 

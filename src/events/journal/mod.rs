@@ -1,8 +1,9 @@
 //! The journal: one task per instance that group-commits what executors record about
 //! their runs (events, step rows, run endings, pauses at approval gates). Executors hand
-//! their writes over and go on streaming; the journal takes everything pending, commits it in one transaction
-//! (one multi-row insert for events, one upsert for steps), and only then publishes the
-//! events and the runs' new states on the bus, in the order they were written.
+//! their writes over and go on streaming; the journal takes everything pending, commits
+//! it in one transaction (one multi-row insert for events, one upsert for steps), and only
+//! then publishes the events and the runs' new states on the bus, in the order they were
+//! written.
 //!
 //! Why: a run of the mock provider writes about a dozen rows; written one statement per
 //! transaction, SQLite spends its time committing and writers queue on the database

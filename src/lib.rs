@@ -79,6 +79,7 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
     let agent_rules = service::agents::AgentRules {
         outbound,
         max_steps_limit: config.runs.max_steps_limit,
+        max_gate_timeout: config.gates.max_timeout,
     };
     let services = service::Services {
         db: db.clone(),

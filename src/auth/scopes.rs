@@ -37,6 +37,8 @@ pub enum Scope {
     WebhooksRead,
     /// Create, change, delete and test webhook endpoints; retry deliveries.
     WebhooksWrite,
+    /// Approve and reject approval gates.
+    GatesWrite,
 }
 
 impl Scope {
@@ -50,6 +52,7 @@ impl Scope {
             Self::RunsWrite => "runs:write",
             Self::WebhooksRead => "webhooks:read",
             Self::WebhooksWrite => "webhooks:write",
+            Self::GatesWrite => "gates:write",
         }
     }
 }

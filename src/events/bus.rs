@@ -6,7 +6,7 @@
 
 use super::transport::{Message, Transport};
 use super::RunEvent;
-use entity::runs;
+use entity::{gates, runs};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, Notify};
@@ -118,6 +118,8 @@ pub struct Bus {
     remote: std::sync::OnceLock<Box<dyn Transport>>,
     runs: Topics<Arc<RunEvent>>,
     orgs: Topics<Arc<runs::Model>>,
+    /// Gates opened and resolved, per organisation.
+    gates: Topics<Arc<gates::Model>>,
     cancels: Mutex<HashMap<String, CancellationToken>>,
     /// Cancels that came before the run's executor registered its token (it may be
     /// about to): kept a while so the executor starts cancelled.
@@ -135,6 +137,7 @@ impl Default for Bus {
             remote: std::sync::OnceLock::new(),
             runs: Topics::new(RUN_CHANNEL),
             orgs: Topics::new(ORG_CHANNEL),
+            gates: Topics::new(ORG_CHANNEL),
             cancels: Mutex::new(HashMap::new()),
             early_cancels: moka::sync::Cache::builder()
                 .max_capacity(100_000)
@@ -200,6 +203,7 @@ impl Bus {
         match message {
             Message::Event(e) => self.runs.publish(&e.run_id.clone(), Arc::new(e)),
             Message::Run(r) => self.orgs.publish(&r.org_id.clone(), Arc::new(*r)),
+            Message::Gate(g) => self.gates.publish(&g.org_id.clone(), Arc::new(*g)),
             Message::Cancel(id) => self.cancel_local(&id),
             Message::Work => self.work.notify_one(),
             Message::Revoke(key_id) => self.revoke_local(&key_id),
@@ -237,6 +241,19 @@ impl Bus {
             remote.send(Message::Run(Box::new(run.clone())));
         }
         self.orgs.publish(&run.org_id.clone(), Arc::new(run));
+    }
+
+    /// Gates of an organisation as they open and close.
+    pub fn subscribe_gates(&self, org_id: &str) -> Subscription<Arc<gates::Model>> {
+        self.gates.subscribe(org_id)
+    }
+
+    /// Publishes a gate's new state (once stored), here and on every instance.
+    pub fn publish_gate(&self, gate: gates::Model) {
+        if let Some(remote) = self.remote.get() {
+            remote.send(Message::Gate(Box::new(gate.clone())));
+        }
+        self.gates.publish(&gate.org_id.clone(), Arc::new(gate));
     }
 
     /// Wakes a worker (here or, when shared, anywhere): a run was queued.

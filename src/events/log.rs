@@ -72,6 +72,15 @@ impl RunLog {
         Arc::new(event)
     }
 
+    /// Takes back `event`, the last one [`RunLog::next`] numbered, when it was not stored
+    /// (a pause that did not happen): the next event gets its number, so the log has no
+    /// gap.
+    pub fn take_back(&mut self, event: &RunEvent) {
+        if event.seq + 1 == self.next_seq {
+            self.next_seq = event.seq;
+        }
+    }
+
     /// Stores one event (publish it with [`Bus::publish_event`] once its transaction
     /// committed; [`RunLog::append`] does both).
     pub async fn store(

@@ -59,16 +59,25 @@ fn in_order(last: i64, event: &RunEvent) -> Result<(), AppError> {
 
 /// Whether the run's log is complete: it holds the run's terminal event.
 async fn log_complete(db: &DatabaseConnection, run_id: &str) -> Result<bool, AppError> {
-    let terminal = run_events::Entity::find()
+    log_holds(db, run_id, false).await
+}
+
+/// Whether the run's log holds its terminal event (or, with `gates`, a `gate.pending`).
+async fn log_holds(db: &DatabaseConnection, run_id: &str, gates: bool) -> Result<bool, AppError> {
+    let mut kinds = vec![
+        EventKind::RunCompleted.as_str(),
+        EventKind::RunFailed.as_str(),
+        EventKind::RunCancelled.as_str(),
+    ];
+    if gates {
+        kinds.push(EventKind::GatePending.as_str());
+    }
+    let found = run_events::Entity::find()
         .filter(run_events::Column::RunId.eq(run_id))
-        .filter(run_events::Column::Kind.is_in([
-            EventKind::RunCompleted.as_str(),
-            EventKind::RunFailed.as_str(),
-            EventKind::RunCancelled.as_str(),
-        ]))
+        .filter(run_events::Column::Kind.is_in(kinds))
         .one(db)
         .await?;
-    Ok(terminal.is_some())
+    Ok(found.is_some())
 }
 
 /// Whether another instance's events reach this one only through the log: instances
@@ -125,23 +134,40 @@ impl EndWatch {
     }
 
     /// Resolves once the run's terminal event is stored.
-    pub async fn ended(mut self, db: &DatabaseConnection, bus: &Arc<Bus>) -> Result<(), AppError> {
+    pub async fn ended(self, db: &DatabaseConnection, bus: &Arc<Bus>) -> Result<(), AppError> {
+        self.until(db, bus, false).await
+    }
+
+    /// Resolves once the run's terminal event is stored, or it waits at a gate (its
+    /// `gate.pending` is stored): the synchronous run call answers then.
+    pub async fn settled(self, db: &DatabaseConnection, bus: &Arc<Bus>) -> Result<(), AppError> {
+        self.until(db, bus, true).await
+    }
+
+    async fn until(
+        mut self,
+        db: &DatabaseConnection,
+        bus: &Arc<Bus>,
+        gates: bool,
+    ) -> Result<(), AppError> {
+        let stops =
+            |kind: EventKind| kind.is_terminal() || (gates && kind == EventKind::GatePending);
         if log_only(db, bus) {
             // Its `run.created` (seq 1) may not be stored yet; repeats are harmless.
             poll_log(db, bus, &self.run_id, 0);
         }
         loop {
             match tokio::time::timeout(SHARED_POLL, self.live.recv()).await {
-                Ok(Ok(event)) if event.kind.is_terminal() => return Ok(()),
+                Ok(Ok(event)) if stops(event.kind) => return Ok(()),
                 Ok(Ok(_)) => {}
                 Ok(Err(RecvError::Closed)) => {
                     tokio::time::sleep(LOCAL_POLL).await;
-                    if log_complete(db, &self.run_id).await? {
+                    if log_holds(db, &self.run_id, gates).await? {
                         return Ok(());
                     }
                 }
                 Ok(Err(RecvError::Lagged(_))) | Err(_) => {
-                    if log_complete(db, &self.run_id).await? {
+                    if log_holds(db, &self.run_id, gates).await? {
                         return Ok(());
                     }
                 }

@@ -3,7 +3,7 @@
 //! transport can be swapped or added without touching it.
 
 use super::RunEvent;
-use entity::runs;
+use entity::{gates, runs};
 use serde::{Deserialize, Serialize};
 
 /// What crosses between instances.
@@ -14,6 +14,8 @@ pub enum Message {
     Event(RunEvent),
     /// A run's new state.
     Run(Box<runs::Model>),
+    /// A gate's new state (opened or resolved).
+    Gate(Box<gates::Model>),
     /// Stop a run (its executor may be on any instance).
     Cancel(String),
     /// A run was queued.

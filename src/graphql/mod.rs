@@ -7,6 +7,7 @@ pub mod connection;
 pub mod cost;
 pub mod enums;
 pub mod errors;
+pub mod gates;
 pub mod http;
 pub mod limits;
 pub mod loaders;
@@ -35,6 +36,7 @@ pub struct Query(
     api_keys::ApiKeysQuery,
     runs::RunsQuery,
     webhooks::WebhooksQuery,
+    gates::GatesQuery,
 );
 
 /// Mutation root.
@@ -44,6 +46,7 @@ pub struct Mutation(
     api_keys::ApiKeysMutation,
     runs::RunsMutation,
     webhooks::WebhooksMutation,
+    gates::GatesMutation,
 );
 
 /// The executable schema.

@@ -3,6 +3,7 @@
 use super::agents::Agent;
 use super::connection::{from_page, page_args, OrderDirection};
 use super::enums::{RunStatus, RunStepStatus, RunStepType};
+use super::gates::Gate;
 use super::scalars::DateTime;
 use super::{caller, db, principal};
 use crate::service::runs::{self as svc, Multitask, RunFilter as SvcFilter, RunRequest, Wait};
@@ -124,6 +125,22 @@ impl Run {
     /// When it ended.
     async fn completed_at(&self) -> Option<DateTime> {
         self.0.completed_at.map(Into::into)
+    }
+    /// The gate the run waits at (while `WAITING_FOR_APPROVAL`).
+    async fn gate(&self, ctx: &Context<'_>) -> Result<Option<Gate>> {
+        let (s, p) = caller(ctx);
+        Ok(crate::service::gates::pending_for_run(&s.db, p, &self.0)
+            .await?
+            .map(Gate))
+    }
+    /// Every gate of the run, oldest first.
+    async fn gates(&self, ctx: &Context<'_>) -> Result<Vec<Gate>> {
+        let (s, p) = caller(ctx);
+        Ok(crate::service::gates::for_run(&s.db, p, &self.0)
+            .await?
+            .into_iter()
+            .map(Gate)
+            .collect())
     }
     /// The trace: model and tool steps in order.
     async fn steps(&self, ctx: &Context<'_>) -> Result<Vec<RunStep>> {
@@ -341,8 +358,9 @@ pub struct RunsMutation;
 
 #[Object]
 impl RunsMutation {
-    /// Triggers a run. `mode: SYNC` (the default) waits for it to end, up to the server's
-    /// wait limit, and returns it as it is then (still `running` if the limit passed).
+    /// Triggers a run. `mode: SYNC` (the default) waits for it to end (or to wait at an
+    /// approval gate: `WAITING_FOR_APPROVAL`, with its `gate`), up to the server's wait
+    /// limit, and returns it as it is then (still `running` if the limit passed).
     async fn run_agent(
         &self,
         ctx: &Context<'_>,

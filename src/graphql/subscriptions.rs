@@ -1,9 +1,11 @@
 //! Subscriptions: `runEvents` (a run's event log, replayed then live, completing after
-//! the run's last event) and `runUpdates` (status changes of the organisation's runs).
+//! the run's last event), `runUpdates` (status changes of the organisation's runs) and
+//! `gateUpdates` (the organisation's gates as they open and close).
 //! The REST SSE routes execute these same resolvers.
 
 use super::caller;
 use super::enums::RunEventType;
+use super::gates::{Gate, GateFilter};
 use super::runs::{Run, RunFilter};
 use super::scalars::DateTime;
 use crate::events::RunEvent as Event;
@@ -69,5 +71,17 @@ impl Subscription {
         let (s, p) = caller(ctx);
         let updates = svc::updates(s, p, filter.unwrap_or_default().into())?;
         Ok(updates.map(|run| Run((*run).clone())))
+    }
+
+    /// The organisation's gates (matching `filter`) as they open and as they are
+    /// approved, rejected or expire.
+    async fn gate_updates(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<GateFilter>,
+    ) -> Result<impl Stream<Item = Gate>> {
+        let (s, p) = caller(ctx);
+        let updates = crate::service::gates::updates(s, p, filter.unwrap_or_default().into())?;
+        Ok(updates.map(|gate| Gate((*gate).clone())))
     }
 }

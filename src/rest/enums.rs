@@ -53,6 +53,7 @@ fn spellings() -> &'static [Spelling] {
             domain::<gql::RunEventType, crate::events::EventKind>(|v| v.as_str()),
             domain::<gql::ApiKeyMode, entity::api_keys::KeyMode>(|v| v.as_str()),
             domain::<gql::Tier, crate::service::orgs::Tier>(|v| v.as_str()),
+            domain::<crate::graphql::gates::GateStatus, entity::gates::GateStatus>(|v| v.as_str()),
             lower::<runs::RunMode>(),
             lower::<runs::MultitaskPolicy>(),
             lower::<runs::RunOrderField>(),

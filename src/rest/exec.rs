@@ -66,7 +66,8 @@ async fn run(
     }
     let mut stream = None;
     if let Some(input_ty) = route.op.variable("input") {
-        let mut input = read_json_body(state, req).await?;
+        // An optional input (`approveGate(input: ...)`) may be left out: no body is `{}`.
+        let mut input = read_json_body(state, req, input_ty.nullable).await?;
         if let Some(on_request) = &route.def.stream {
             // `"stream": true` (or Accept: text/event-stream) asks for the events of what
             // the route starts instead of its result; it then starts without waiting.
@@ -168,7 +169,11 @@ fn last_event_id(req: &Request) -> Result<Option<i64>, AppError> {
     }
 }
 
-async fn read_json_body(state: &RestState, req: Request) -> Result<Value, AppError> {
+async fn read_json_body(
+    state: &RestState,
+    req: Request,
+    optional: bool,
+) -> Result<Value, AppError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -176,6 +181,9 @@ async fn read_json_body(state: &RestState, req: Request) -> Result<Value, AppErr
         .map(str::to_owned);
     let bytes = crate::http::body::read(req.into_body(), state.config.body_limit_bytes).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
+        if optional {
+            return Ok(json!({}));
+        }
         return Err(AppError::BadRequest(
             "this route needs a JSON object body".into(),
         ));

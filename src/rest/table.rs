@@ -75,6 +75,7 @@ const AGENTS: &str = include_str!("../../schema/rest/agents.graphql");
 const API_KEYS: &str = include_str!("../../schema/rest/api_keys.graphql");
 const RUNS: &str = include_str!("../../schema/rest/runs.graphql");
 const WEBHOOKS: &str = include_str!("../../schema/rest/webhooks.graphql");
+const GATES: &str = include_str!("../../schema/rest/gates.graphql");
 
 // One argument per column keeps the table below readable as a table.
 #[allow(clippy::too_many_arguments)]
@@ -228,7 +229,7 @@ pub const ROUTES: &[RouteDef] = &[
         "Trigger an agent run",
         "runs",
     )
-    .accepted("status", runs::is_active)
+    .accepted("status", runs::is_going)
     .streams(StreamOnRequest {
         operation: "RunAgentEvents",
         no_wait: ("mode", "async"),
@@ -365,5 +366,45 @@ pub const ROUTES: &[RouteDef] = &[
         Shape::Object,
         "Retry a webhook delivery now",
         "webhooks",
+    ),
+    row(
+        "GET",
+        "/v1/gates",
+        GATES,
+        "ListGates",
+        200,
+        Shape::List,
+        "List approval gates with filters",
+        "gates",
+    ),
+    row(
+        "GET",
+        "/v1/gates/{id}",
+        GATES,
+        "GetGate",
+        200,
+        Shape::Object,
+        "Get an approval gate",
+        "gates",
+    ),
+    row(
+        "POST",
+        "/v1/gates/{id}/approve",
+        GATES,
+        "ApproveGate",
+        200,
+        Shape::Object,
+        "Approve a pending gate (the run goes on and calls the tool)",
+        "gates",
+    ),
+    row(
+        "POST",
+        "/v1/gates/{id}/reject",
+        GATES,
+        "RejectGate",
+        200,
+        Shape::Object,
+        "Reject a pending gate (the model is told the call was refused)",
+        "gates",
     ),
 ];

@@ -1,7 +1,9 @@
 //! The executor: runs one leased run to its end. It loops model step → tool steps →
 //! model step until the model answers without tool calls (or `max_steps`), streaming
 //! every token into the run's event log, and it always ends the run: `completed`,
-//! `failed` (with `error.code`) or `cancelled`.
+//! `failed` (with `error.code`) or `cancelled`; unless the model calls a tool that needs
+//! approval: then the run pauses at a gate (see `approval`) and a later execution,
+//! after the gate is resolved, goes on from its stored steps (see `resume`).
 
 use super::finish::{finish, watch_cancel, Outcome, Totals};
 use super::prompt;
@@ -80,12 +82,18 @@ impl Executor {
         log.event(EventKind::RunStarted, json!({ "attempt": run.attempts }))
             .await?;
         let started = Instant::now();
-        let mut totals = Totals::default();
+        let mut totals = Totals::of(&run);
+        // Each execution has the whole budget: a run resumed after a gate starts afresh.
         let limit = self.config.runs.timeout;
+        let exec = Exec {
+            run: &run,
+            owner,
+            started,
+        };
         let outcome = tokio::select! {
             biased;
             _ = cancel.cancelled() => Outcome::Cancelled,
-            res = tokio::time::timeout(limit, self.run_loop(&run, &mut log, &mut totals)) => match res {
+            res = tokio::time::timeout(limit, self.run_loop(&exec, &mut log, &mut totals)) => match res {
                 Ok(outcome) => outcome,
                 Err(_) => Outcome::failed("timeout", format!("the run did not finish within {} s", limit.as_secs())),
             },
@@ -93,16 +101,20 @@ impl Executor {
         if let Some(w) = watcher {
             w.abort();
         }
+        if let Outcome::Paused = outcome {
+            // Recorded by the pause: the run waits, holding no lease and no slot.
+            return Ok(());
+        }
         finish(run, owner, &mut log, outcome, totals, started.elapsed()).await
     }
 
     async fn run_loop(
         &self,
-        run: &runs::Model,
+        exec: &Exec<'_>,
         log: &mut RunJournal,
         totals: &mut Totals,
     ) -> Outcome {
-        match self.steps(run, log, totals).await {
+        match self.steps(exec, log, totals).await {
             Ok(outcome) => outcome,
             Err(err) => err.into(),
         }
@@ -110,10 +122,11 @@ impl Executor {
 
     async fn steps(
         &self,
-        run: &runs::Model,
+        exec: &Exec<'_>,
         log: &mut RunJournal,
         totals: &mut Totals,
     ) -> AppResult<Outcome> {
+        let run = exec.run;
         let snap =
             super::versions::snapshot(&self.db, &self.versions, &run.agent_id, run.agent_version)
                 .await?;
@@ -139,8 +152,43 @@ impl Executor {
             .as_u64()
             .unwrap_or(self.config.runs.max_steps as u64)
             .clamp(1, u64::from(self.config.runs.max_steps_limit));
+        // A run that waited at a gate goes on where it stopped (see `resume`).
+        let gates = super::resume::gates_of(&self.db, run).await?;
         let mut position = 0;
-        for _ in 0..max_steps {
+        let mut llm_steps = 0;
+        let mut pending = Vec::new();
+        if !gates.is_empty() {
+            let resumed = super::resume::rebuild(&self.db, run).await?;
+            messages.extend(resumed.messages);
+            position = resumed.position;
+            llm_steps = resumed.llm_steps;
+            pending = resumed.pending;
+        }
+        let gated = Calls {
+            exec,
+            tools: &tools,
+            gates: &gates,
+        };
+        loop {
+            for call in std::mem::take(&mut pending) {
+                position += 1;
+                let content = match self.call(&gated, log, totals, position, &call).await? {
+                    Ok(content) => content,
+                    Err(stop) => return Ok(stop),
+                };
+                messages.push(Message::Tool {
+                    call_id: call.id,
+                    name: call.name,
+                    content,
+                });
+            }
+            if llm_steps >= max_steps {
+                return Ok(Outcome::failed(
+                    "max_steps_exceeded",
+                    format!("the agent did not answer within {max_steps} model steps"),
+                ));
+            }
+            llm_steps += 1;
             position += 1;
             let input = json!({ "model": model, "messages": messages.len(), "tools": specs.len() });
             let step = Step::start(
@@ -220,37 +268,27 @@ impl Executor {
                 content: text,
                 tool_calls: calls.clone(),
             });
-            for call in calls {
-                position += 1;
-                let content = self.tool_step(run, log, position, &tools, &call).await?;
-                messages.push(Message::Tool {
-                    call_id: call.id,
-                    name: call.name,
-                    content,
-                });
-            }
+            pending = calls;
         }
-        Ok(Outcome::failed(
-            "max_steps_exceeded",
-            format!("the agent did not answer within {max_steps} model steps"),
-        ))
     }
 
     /// One tool call as a step; its answer (or error) is what the model sees next.
-    async fn tool_step(
+    /// `announce`: emit `tool.call` first (a call that waited at a gate announced itself
+    /// before the gate). `arguments` are what the tool receives.
+    pub(super) async fn tool_step(
         &self,
-        run: &runs::Model,
+        c: &Calls<'_>,
         log: &mut RunJournal,
         position: i32,
-        tools: &[HttpTool],
         call: &ToolCall,
+        announce: bool,
+        arguments: &str,
     ) -> AppResult<String> {
-        log.event(
-            EventKind::ToolCall,
-            json!({ "call_id": call.id, "name": call.name, "arguments": call.arguments }),
-        )
-        .await?;
-        let input = json!({ "call_id": call.id, "arguments": call.arguments });
+        let (run, tools) = (c.exec.run, c.tools);
+        if announce {
+            tool_call_event(log, call).await?;
+        }
+        let input = json!({ "call_id": call.id, "arguments": arguments });
         let step = Step::start(
             log,
             run,
@@ -263,7 +301,7 @@ impl Executor {
         )
         .await?;
         let result = match tools.iter().find(|t| t.name == call.name) {
-            Some(tool) => tools::call(&self.outbound, tool, &call.arguments).await,
+            Some(tool) => tools::call(&self.outbound, tool, arguments).await,
             None => Err(format!("the agent has no tool named `{}`", call.name)),
         };
         let (content, output, error) = match &result {
@@ -286,4 +324,27 @@ impl Executor {
         .await?;
         Ok(content)
     }
+}
+
+/// `tool.call`: the model asked for a tool.
+pub(super) async fn tool_call_event(log: &mut RunJournal, call: &ToolCall) -> AppResult<()> {
+    log.event(
+        EventKind::ToolCall,
+        json!({ "call_id": call.id, "name": call.name, "arguments": call.arguments }),
+    )
+    .await
+}
+
+/// The execution in progress: its run, the lease it holds and when it started.
+pub(super) struct Exec<'a> {
+    pub(super) run: &'a runs::Model,
+    pub(super) owner: &'a str,
+    pub(super) started: Instant,
+}
+
+/// What deciding a tool call needs: the execution, the agent's tools, the run's gates.
+pub(super) struct Calls<'a> {
+    pub(super) exec: &'a Exec<'a>,
+    pub(super) tools: &'a [HttpTool],
+    pub(super) gates: &'a [entity::gates::Model],
 }

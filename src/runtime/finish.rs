@@ -13,8 +13,13 @@ use std::time::Duration;
 /// How a run ended.
 pub(super) enum Outcome {
     Completed(String),
-    Failed { code: String, message: String },
+    Failed {
+        code: String,
+        message: String,
+    },
     Cancelled,
+    /// Paused at an approval gate (already recorded): the run is not ended.
+    Paused,
 }
 
 impl Outcome {
@@ -41,6 +46,17 @@ pub(super) struct Totals {
     pub(super) cost: f64,
 }
 
+impl Totals {
+    /// The totals a run already has (a run resumed after a gate goes on from them).
+    pub(super) fn of(run: &runs::Model) -> Self {
+        Self {
+            input: run.tokens_input.max(0) as u64,
+            output: run.tokens_output.max(0) as u64,
+            cost: run.cost,
+        }
+    }
+}
+
 /// Records how `run` ended (it is `owner`'s): the run row, its terminal event, and the
 /// lease given up, all through the run's journal.
 pub(super) async fn finish(
@@ -51,7 +67,8 @@ pub(super) async fn finish(
     totals: Totals,
     elapsed: Duration,
 ) -> AppResult<()> {
-    let duration_ms = elapsed.as_millis() as i64;
+    // A run resumed after a gate adds this execution's time to what it had spent.
+    let duration_ms = run.duration_ms.unwrap_or(0) + elapsed.as_millis() as i64;
     let (status, output, error, kind) = match &outcome {
         Outcome::Completed(text) => (
             RunStatus::Completed,
@@ -65,7 +82,9 @@ pub(super) async fn finish(
             Some(json!({ "code": code, "message": message })),
             EventKind::RunFailed,
         ),
-        Outcome::Cancelled => (RunStatus::Cancelled, None, None, EventKind::RunCancelled),
+        Outcome::Cancelled | Outcome::Paused => {
+            (RunStatus::Cancelled, None, None, EventKind::RunCancelled)
+        }
     };
     let data = json!({
         "output": output,

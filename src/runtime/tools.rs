@@ -31,7 +31,32 @@ pub struct HttpTool {
     /// Timeout in milliseconds.
     #[serde(default)]
     pub timeout_ms: Option<u64>,
+    /// Whether a person must approve each call before it is made (an approval gate).
+    #[serde(default)]
+    pub requires_approval: bool,
+    /// How the gate of a call waits (only with `requires_approval`).
+    #[serde(default)]
+    pub approval: Approval,
 }
+
+/// How an approval gate of a tool waits: `{"timeout_s", "on_timeout", "prompt"}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Approval {
+    /// Seconds the gate waits (`gates.default_timeout` when absent).
+    #[serde(default)]
+    pub timeout_s: Option<u64>,
+    /// What expiry does: `reject` (the default) or `approve`.
+    #[serde(default)]
+    pub on_timeout: Option<String>,
+    /// What the approver is asked.
+    #[serde(default)]
+    pub prompt: Option<String>,
+}
+
+/// What an expired gate does when its tool says nothing.
+pub const DEFAULT_ON_TIMEOUT: &str = "reject";
+/// Longest `approval.prompt`, in characters.
+pub const MAX_PROMPT: usize = 2_000;
 
 impl HttpTool {
     /// The tool as the model sees it.

@@ -94,13 +94,22 @@ pub async fn run(executor: Executor, owner: String, config: WorkerConfig, stop: 
     }
 }
 
-/// The heartbeat of this instance and the reaper of every instance's orphaned runs.
+/// The heartbeat of this instance, the reaper of every instance's orphaned runs and the
+/// expiry sweep of every organisation's gates.
 async fn upkeep(executor: Executor, instance: Arc<Instance>, config: WorkerConfig) {
     let ttl = config.lease_ttl;
     let mut beat = tokio::time::interval(instance.beat_interval());
     let mut reap = tokio::time::interval(config.reap_interval.max(Duration::from_secs(1)));
+    // Gates past their time are expired here, on every instance (each gate by one).
+    let mut sweep = tokio::time::interval(executor.config.gates.sweep_interval);
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            _ = sweep.tick() => match super::gates::sweep(&executor.db, &executor.bus).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(gates = n, "expired gates past their time"),
+                Err(err) => tracing::warn!(error = ?err, "could not expire gates"),
+            },
             _ = beat.tick() => {
                 if let Err(err) = instance.beat().await {
                     tracing::warn!(error = ?err, "could not renew this instance's heartbeat");

@@ -6,6 +6,7 @@
 
 pub mod agents;
 pub mod api_keys;
+pub mod gates;
 pub mod orgs;
 pub mod pagination;
 pub mod runs;

@@ -2,7 +2,7 @@
 //! statuses), so a receiver reads the same object `GET /v1/...` returns.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use entity::runs;
+use entity::{gates, runs};
 use serde_json::{json, Value};
 
 /// A time as the API writes it (RFC 3339, UTC).
@@ -31,5 +31,26 @@ pub fn run(run: &runs::Model) -> Value {
         "created_at": time(run.created_at),
         "started_at": run.started_at.map(time),
         "completed_at": run.completed_at.map(time),
+    })
+}
+
+/// A gate, as `GET /v1/gates/{id}` shows it (and the `data` of `gate.*` run events).
+pub fn gate(g: &gates::Model) -> Value {
+    json!({
+        "id": g.id,
+        "run_id": g.run_id,
+        "agent_id": g.agent_id,
+        "call_id": g.call_id,
+        "tool_name": g.tool_name,
+        "arguments": g.arguments,
+        "prompt": g.prompt,
+        "status": g.status.as_str(),
+        "on_timeout": g.on_timeout,
+        "comment": g.comment,
+        "resolved_by": g.resolved_by,
+        "resolved_arguments": g.resolved_arguments,
+        "created_at": time(g.created_at),
+        "resolved_at": g.resolved_at.map(time),
+        "expires_at": time(g.expires_at),
     })
 }

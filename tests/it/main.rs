@@ -13,6 +13,7 @@ mod config_boot;
 mod config_defaults;
 mod enums;
 mod errors;
+mod gates;
 mod graphql;
 mod graphql_http_audit;
 mod hardening_graphql;

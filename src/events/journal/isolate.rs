@@ -3,7 +3,7 @@
 //! part, so that one bad write cannot take the other runs' writes down with it.
 
 use super::write::{write, Parts};
-use super::{claimed_runs, created_run, end, stop, Batch};
+use super::{claimed_runs, created_run, end, paused_run, stop, Batch};
 use crate::events::bus::Bus;
 use sea_orm::DatabaseConnection;
 use std::collections::HashSet;
@@ -69,6 +69,15 @@ impl Batch {
                 broken.remove(&f.run.id);
             }
             end(bus, f, res);
+        }
+        for p in self.pauses {
+            let parts = Parts {
+                pauses: vec![(&p.run, &p.owner, &p.gate, &*p.event)],
+                ..Parts::default()
+            };
+            let res = write(db, &parts).await.map(|w| w.paused[0]);
+            drop(parts);
+            paused_run(bus, p, res);
         }
         for c in self.claims {
             let parts = Parts {

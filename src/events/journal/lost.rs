@@ -42,6 +42,9 @@ pub(super) fn give_up(batch: Batch, bus: &Bus, broken: &mut HashSet<String>, err
     for f in batch.finishes {
         let _ = f.done.send(Err(unavailable()));
     }
+    for p in batch.pauses {
+        let _ = p.done.send(Err(unavailable()));
+    }
 }
 
 fn unavailable() -> AppError {

@@ -1,8 +1,9 @@
 //! The journal: one task per instance that group-commits what executors record about
-//! their runs (events, step rows, run endings). Executors hand their writes over and go
-//! on streaming; the journal takes everything pending, commits it in one transaction
-//! (one multi-row insert for events, one upsert for steps), and only then publishes the
-//! events and the runs' new states on the bus, in the order they were written.
+//! their runs (events, step rows, run endings, pauses at approval gates). Executors hand
+//! their writes over and go on streaming; the journal takes everything pending, commits
+//! it in one transaction (one multi-row insert for events, one upsert for steps), and only
+//! then publishes the events and the runs' new states on the bus, in the order they were
+//! written.
 //!
 //! Why: a run of the mock provider writes about a dozen rows; written one statement per
 //! transaction, SQLite spends its time committing and writers queue on the database
@@ -12,18 +13,21 @@
 
 mod isolate;
 mod lost;
+mod pause;
 mod retry;
 mod run;
 mod write;
 
 pub use lost::STORAGE_ERROR;
 
+pub use pause::Pause;
 pub use run::RunJournal;
 
 use super::bus::Bus;
 use super::RunEvent;
 use crate::error::{AppError, AppResult};
 use entity::{run_steps, runs};
+use pause::paused_run;
 use sea_orm::DatabaseConnection;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -68,6 +72,7 @@ enum Write {
     Event(Arc<RunEvent>),
     Step(Box<run_steps::Model>),
     Finish(Box<Finish>),
+    Pause(Box<Pause>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -173,6 +178,7 @@ struct Batch {
     events: Vec<Arc<RunEvent>>,
     steps: Vec<run_steps::Model>,
     finishes: Vec<Finish>,
+    pauses: Vec<Pause>,
     flushes: Vec<oneshot::Sender<()>>,
 }
 
@@ -190,6 +196,7 @@ impl Batch {
                 }
             },
             Write::Finish(f) => self.finishes.push(*f),
+            Write::Pause(p) => self.pauses.push(*p),
             Write::Flush(tx) => self.flushes.push(tx),
         }
     }
@@ -224,6 +231,14 @@ async fn run(
             batch.add(write, &mut step_index);
         }
         batch.finishes = rewrite_lost(&db, &broken, batch.finishes).await;
+        // A stopped run does not pause (its executor ends it instead).
+        let (lost, pauses): (Vec<_>, Vec<_>) = std::mem::take(&mut batch.pauses)
+            .into_iter()
+            .partition(|p| broken.contains(&p.run.id));
+        batch.pauses = pauses;
+        for p in lost {
+            let _ = p.done.send(Ok(false));
+        }
         commit(&db, &bus, batch, &mut broken, retry_for).await;
     }
 }
@@ -264,6 +279,7 @@ async fn commit(
         events,
         steps,
         finishes,
+        pauses,
         flushes,
     } = batch;
     let parts = Parts {
@@ -275,9 +291,17 @@ async fn commit(
             .map(|f| (&f.run, f.owner.as_str(), &*f.event))
             .collect(),
         claims: claims.iter().map(|c| (c.owner.as_str(), c.limit)).collect(),
+        pauses: pauses
+            .iter()
+            .map(|p| (&p.run, p.owner.as_str(), &p.gate, &*p.event))
+            .collect(),
     };
     match retry::write_retrying(db, &parts, retry_for).await {
-        Ok(Written { kept, claimed }) => {
+        Ok(Written {
+            kept,
+            claimed,
+            paused,
+        }) => {
             drop(parts);
             let created = !creates.is_empty();
             for c in creates {
@@ -289,6 +313,9 @@ async fn commit(
             for (f, kept) in finishes.into_iter().zip(kept) {
                 broken.remove(&f.run.id);
                 end(bus, f, Ok(kept));
+            }
+            for (p, kept) in pauses.into_iter().zip(paused) {
+                paused_run(bus, p, Ok(kept));
             }
             // In the order the transaction wrote them: a claimed run may follow the end
             // of an earlier run of its conversation.
@@ -307,6 +334,7 @@ async fn commit(
                 events,
                 steps,
                 finishes,
+                pauses,
                 flushes: Vec::new(),
             };
             if retry::is_transient(&err) {

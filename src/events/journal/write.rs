@@ -27,6 +27,8 @@ pub(super) struct Parts<'a> {
     pub(super) ends: Vec<(&'a runs::Model, &'a str, &'a RunEvent)>,
     /// Claims of queued runs: lease owner, how many runs at most.
     pub(super) claims: Vec<(&'a str, usize)>,
+    /// Runs pausing at approval gates (see `pause`).
+    pub(super) pauses: Vec<super::pause::PausePart<'a>>,
 }
 
 /// What a batch did besides writing.
@@ -35,6 +37,8 @@ pub(super) struct Written {
     pub(super) kept: Vec<bool>,
     /// Per claim: the runs claimed.
     pub(super) claimed: Vec<Vec<runs::Model>>,
+    /// Per pause: whether it was recorded.
+    pub(super) paused: Vec<bool>,
 }
 
 /// Writes one batch in one transaction: new runs, steps, run endings (each only if its
@@ -80,12 +84,14 @@ pub(super) async fn write(db: &DatabaseConnection, parts: &Parts<'_>) -> AppResu
         }
         kept.push(ok);
     }
+    let paused = super::pause::write(&txn, &parts.pauses, &mut dropped).await?;
     let rows = parts
         .runs
         .iter()
         .map(|(_, e)| *e)
         .chain(parts.events.iter().copied())
         .chain(parts.ends.iter().map(|(_, _, e)| *e))
+        .chain(parts.pauses.iter().map(|(_, _, _, e)| *e))
         .filter(|e| !dropped.contains(&(e.run_id.as_str(), e.seq)))
         .collect::<Vec<_>>();
     for chunk in rows.chunks(ROWS_PER_INSERT) {
@@ -102,7 +108,11 @@ pub(super) async fn write(db: &DatabaseConnection, parts: &Parts<'_>) -> AppResu
         claimed.push(lease::claim(&txn, owner, *limit).await?);
     }
     txn.commit().await?;
-    Ok(Written { kept, claimed })
+    Ok(Written {
+        kept,
+        claimed,
+        paused,
+    })
 }
 
 /// Records a run's end if `owner` still holds its lease.

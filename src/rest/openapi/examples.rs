@@ -90,6 +90,11 @@ pub fn request(operation: &str) -> Option<Value> {
             "description": "Bookings backend",
         }),
         "UpdateWebhookEndpoint" => json!({ "enabled": false }),
+        "ApproveGate" => json!({
+            "comment": "OK, but only 50",
+            "arguments": { "order_id": "ord_123", "amount": 50 },
+        }),
+        "RejectGate" => json!({ "comment": "Refunds go through the front desk." }),
         "CreateApiKey" => json!({ "name": "CI", "scopes": ["agents:read", "runs:read"] }),
         // The documented example (API.md, "Trigger a run").
         "RunAgent" => json!({
@@ -98,6 +103,28 @@ pub fn request(operation: &str) -> Option<Value> {
             "user_id": "usr_xyz789",
         }),
         _ => return None,
+    })
+}
+
+/// A gate in `status`.
+fn gate(status: &str) -> Value {
+    let resolved = status != "pending";
+    json!({
+        "id": "gate_01jd8x3k6m9q2w5e7r4t1y0u3p",
+        "run_id": "run_def456",
+        "agent_id": AGENT_ID,
+        "call_id": "call_abc",
+        "tool_name": "refund",
+        "arguments": { "order_id": "ord_123", "amount": 80 },
+        "prompt": "Approve this refund?",
+        "status": status,
+        "on_timeout": "reject",
+        "comment": if resolved { json!("OK, but only 50") } else { Value::Null },
+        "resolved_by": if resolved { json!("key_01jd8x3k6m9q2w5e7r4t1y0u3q") } else { Value::Null },
+        "resolved_arguments": if status == "approved" { json!({ "order_id": "ord_123", "amount": 50 }) } else { Value::Null },
+        "created_at": "2026-11-30T09:00:00Z",
+        "resolved_at": if resolved { json!("2026-11-30T09:05:00Z") } else { Value::Null },
+        "expires_at": "2026-12-01T09:00:00Z",
     })
 }
 
@@ -133,6 +160,12 @@ pub fn response(operation: &str, status: u16) -> Option<Value> {
         }
         ("CancelRun", 202) => {
             json!({ "id": "run_def456", "status": "running", "agent_id": AGENT_ID })
+        }
+        ("GetGate", _) => gate("pending"),
+        ("ApproveGate", _) => gate("approved"),
+        ("RejectGate", _) => gate("rejected"),
+        ("ListGates", _) => {
+            json!({ "object": "list", "data": [gate("pending")], "has_more": false, "next_cursor": null })
         }
         _ => return None,
     })

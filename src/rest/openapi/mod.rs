@@ -177,7 +177,13 @@ pub fn generate(api: &RestApi) -> Value {
             "responses": answers,
         });
         if let Some(input) = route.op.variable("input") {
-            let schema = gen.input(input);
+            // An optional input is an optional body (never a `null` one).
+            let optional = input.nullable;
+            let body_type = async_graphql::parser::types::Type {
+                nullable: false,
+                ..input.clone()
+            };
+            let schema = gen.input(&body_type);
             if route.stream_op.is_some() {
                 // Read (and removed) by the REST layer before the input is coerced.
                 if let Some(props) = gen.schemas[named(input)]["properties"].as_object_mut() {
@@ -186,7 +192,7 @@ pub fn generate(api: &RestApi) -> Value {
             }
             let media = json_content(schema, examples::request(route.def.operation));
             op["requestBody"] =
-                json!({ "required": true, "content": { "application/json": media } });
+                json!({ "required": !optional, "content": { "application/json": media } });
         }
         let entry = paths
             .entry(route.def.path.to_owned())

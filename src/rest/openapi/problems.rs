@@ -29,6 +29,9 @@ const RULES: &[(&str, &[&str])] = &[
     ("TestWebhookEndpoint", &["conflict"]),
     // The delivery is being sent, or its endpoint is disabled (deliveries::retry).
     ("RetryWebhookDelivery", &["conflict"]),
+    // The gate was already resolved (runtime::gates::resolve).
+    ("ApproveGate", &["gate_not_pending"]),
+    ("RejectGate", &["gate_not_pending"]),
 ];
 
 /// The operations [`RULES`] names (checked against the route table by the tests).

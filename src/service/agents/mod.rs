@@ -70,6 +70,8 @@ pub struct AgentRules {
     pub outbound: crate::outbound::Outbound,
     /// The largest `model_settings.max_steps` allowed.
     pub max_steps_limit: u32,
+    /// The longest `approval.timeout_s` a tool may ask for (`gates.max_timeout`).
+    pub max_gate_timeout: std::time::Duration,
 }
 
 /// Sortable agent fields.

@@ -120,6 +120,53 @@ impl Check<'_> {
         }
     }
 
+    /// `requires_approval` (a boolean) and its `approval` settings: `timeout_s` from 1 to
+    /// `gates.max_timeout`, `on_timeout` `reject` or `approve`, a bounded `prompt`.
+    fn tool_approval(&mut self, i: usize, obj: &serde_json::Map<String, Value>) {
+        use crate::runtime::tools::MAX_PROMPT;
+        let at = |f: &str| format!("/tools/{i}{f}");
+        let required = match obj.get("requires_approval") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                self.fail(at("/requires_approval"), "must be a boolean");
+                false
+            }
+        };
+        let Some(approval) = obj.get("approval") else {
+            return;
+        };
+        let Some(fields) = approval.as_object() else {
+            return self.fail(at("/approval"), "must be an object");
+        };
+        if !required {
+            self.fail(
+                at("/approval"),
+                "applies only to a tool with `requires_approval: true`",
+            );
+        }
+        let max = self.rules.max_gate_timeout.as_secs().max(1);
+        for (key, v) in fields {
+            let ok = match key.as_str() {
+                "timeout_s" => v.as_u64().is_some_and(|s| (1..=max).contains(&s)),
+                "on_timeout" => matches!(v.as_str(), Some("reject" | "approve")),
+                "prompt" => v.as_str().is_some_and(|p| p.chars().count() <= MAX_PROMPT),
+                _ => {
+                    self.fail(at(&format!("/approval/{key}")), "is not an approval field");
+                    continue;
+                }
+            };
+            if !ok {
+                let detail = match key.as_str() {
+                    "timeout_s" => format!("must be an integer from 1 to {max} (seconds)"),
+                    "on_timeout" => "must be `reject` or `approve`".to_owned(),
+                    _ => format!("must be a string of at most {MAX_PROMPT} characters"),
+                };
+                self.fail(at(&format!("/approval/{key}")), detail);
+            }
+        }
+    }
+
     fn strings(&mut self, pointer: &str, items: &[String]) {
         if items.len() > MAX_LIST {
             self.fail(pointer, format!("must have at most {MAX_LIST} items"));
@@ -172,6 +219,7 @@ impl Check<'_> {
             if let Some(params) = obj.get("parameters") {
                 self.tool_parameters(at("/parameters"), params);
             }
+            self.tool_approval(i, obj);
             for key in obj.keys() {
                 if ![
                     "name",
@@ -180,6 +228,8 @@ impl Check<'_> {
                     "description",
                     "parameters",
                     "timeout_ms",
+                    "requires_approval",
+                    "approval",
                 ]
                 .contains(&key.as_str())
                 {

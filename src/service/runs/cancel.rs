@@ -1,5 +1,5 @@
-//! Cancelling a run: a queued run ends at once, a running one is told to stop and the
-//! answer waits (bounded) for its end.
+//! Cancelling a run: a queued run ends at once, a run waiting at a gate too (its gate
+//! expires), a running one is told to stop and the answer waits (bounded) for its end.
 
 use super::find;
 use crate::auth::{Principal, Scope};
@@ -8,7 +8,11 @@ use crate::events::bus::Bus;
 use crate::events::log::RunLog;
 use crate::events::reader::EndWatch;
 use crate::events::EventKind;
+use crate::runtime::gates::{self, Resolution, Then};
 use crate::service::Services;
+use crate::webhooks::outbox::{self, Outgoing};
+use crate::webhooks::{payload, EventType};
+use entity::gates::GateStatus;
 use entity::runs::{Column, Entity, Model, RunStatus};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
@@ -49,9 +53,12 @@ pub(super) async fn request_cancel(
     bus: &Bus,
     run: Model,
 ) -> AppResult<()> {
+    if run.status == RunStatus::WaitingForApproval && cancel_waiting(db, bus, &run).await? {
+        return Ok(());
+    }
     let now = crate::clock::now();
     // A queued run has no executor: end it here, guarded on it still being queued, with
-    // its terminal event in the same transaction.
+    // its terminal event and its webhook in the same transaction.
     let txn = db.begin().await?;
     let ended = Entity::update_many()
         .col_expr(Column::Status, Expr::value(RunStatus::Cancelled))
@@ -70,14 +77,24 @@ pub(super) async fn request_cancel(
                 json!({ "reason": "cancelled before it started" }),
             )
             .await?;
-        txn.commit().await?;
-        bus.publish_event(event);
-        bus.publish_run(Model {
+        let ended = Model {
             status: RunStatus::Cancelled,
             cancel_requested: true,
             completed_at: Some(now),
             ..run
-        });
+        };
+        outbox::record(
+            &txn,
+            &[Outgoing {
+                org_id: ended.org_id.clone(),
+                kind: EventType::RunCancelled,
+                data: payload::run(&ended),
+            }],
+        )
+        .await?;
+        txn.commit().await?;
+        bus.publish_event(event);
+        bus.publish_run(ended);
         return Ok(());
     }
     txn.rollback().await?;
@@ -87,5 +104,37 @@ pub(super) async fn request_cancel(
         .exec(db)
         .await?;
     bus.cancel(&run.id);
+    // A run that paused at a gate just before the cancel was asked for has no executor
+    // any more to hear it: end it here.
+    if let Some(now) = Entity::find_by_id(run.id.clone()).one(db).await? {
+        if now.status == RunStatus::WaitingForApproval {
+            cancel_waiting(db, bus, &now).await?;
+        }
+    }
     Ok(())
+}
+
+/// Ends a run that waits at a gate: the gate expires (`gate.resolved`) and the run is
+/// `cancelled` (`run.cancelled`), in one transaction. False if its gate was resolved
+/// meanwhile (the run is queued again; the caller cancels it as such).
+async fn cancel_waiting(db: &DatabaseConnection, bus: &Bus, run: &Model) -> AppResult<bool> {
+    let gate = entity::gates::Entity::find()
+        .filter(entity::gates::Column::RunId.eq(&run.id))
+        .filter(entity::gates::Column::Status.eq(GateStatus::Pending))
+        .one(db)
+        .await?;
+    let Some(gate) = gate else {
+        return Ok(false);
+    };
+    let expire = Resolution {
+        status: GateStatus::Expired,
+        by: None,
+        comment: Some("the run was cancelled".into()),
+        arguments: None,
+    };
+    match gates::resolve(db, bus, &gate.id, expire, Then::Cancel).await {
+        Ok(_) => Ok(true),
+        Err(AppError::GateNotPending(_)) => Ok(false),
+        Err(err) => Err(err),
+    }
 }

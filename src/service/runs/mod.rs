@@ -74,6 +74,16 @@ pub fn is_active(status: &str) -> bool {
     RunStatus::parse(status).is_some_and(RunStatus::is_active)
 }
 
+/// Whether a run whose status is spelled `status` is being worked on (queued or
+/// running): the run call answers such a run with 202. A run waiting for approval is
+/// not: nothing happens to it until a person acts, so it is answered with 200.
+pub fn is_going(status: &str) -> bool {
+    matches!(
+        RunStatus::parse(status),
+        Some(RunStatus::Queued | RunStatus::Running)
+    )
+}
+
 /// Filters on run lists.
 #[derive(Debug, Clone, Default)]
 pub struct RunFilter {

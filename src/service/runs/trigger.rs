@@ -11,8 +11,9 @@ use entity::runs::Model;
 /// Whether a trigger waits for the run to end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Wait {
-    /// Wait for the run to end, up to `runs.wait_timeout`, and answer with the run
-    /// as it is then (still `running` if the limit passed).
+    /// Wait for the run to end (or to wait at an approval gate), up to
+    /// `runs.wait_timeout`, and answer with the run as it is then (still `running` if the
+    /// limit passed).
     #[default]
     Sync,
     /// Answer at once with the queued run.
@@ -38,7 +39,8 @@ pub async fn trigger(
     let watch = EndWatch::new(&s.bus, &id);
     let run = create(&s.db, &s.bus, &s.journal, p, agent_id, req).await?;
     let limit = s.config.runs.wait_timeout;
-    // After the limit the answer is the run as it is then.
-    let _ = tokio::time::timeout(limit, watch.ended(&s.db, &s.bus)).await;
+    // After the limit the answer is the run as it is then; a run that waits at a gate
+    // is answered at once (`waiting_for_approval`, with its gate).
+    let _ = tokio::time::timeout(limit, watch.settled(&s.db, &s.bus)).await;
     find(&s.db, p, &run.id).await
 }

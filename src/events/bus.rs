@@ -126,6 +126,7 @@ pub struct Bus {
     /// `reader::follow`).
     polled: Mutex<std::collections::HashSet<String>>,
     work: Notify,
+    deliveries: Notify,
     on_revoke: std::sync::OnceLock<RevokeHook>,
 }
 
@@ -142,6 +143,7 @@ impl Default for Bus {
                 .build(),
             polled: Mutex::default(),
             work: Notify::new(),
+            deliveries: Notify::new(),
             on_revoke: std::sync::OnceLock::new(),
         }
     }
@@ -202,6 +204,7 @@ impl Bus {
             Message::Run(r) => self.orgs.publish(&r.org_id.clone(), Arc::new(*r)),
             Message::Cancel(id) => self.cancel_local(&id),
             Message::Work => self.work.notify_one(),
+            Message::Deliveries => self.deliveries.notify_one(),
             Message::Revoke(key_id) => self.revoke_local(&key_id),
         }
     }
@@ -250,6 +253,20 @@ impl Bus {
     /// Waits until a run is queued (or a spurious wake-up).
     pub async fn work_queued(&self) {
         self.work.notified().await
+    }
+
+    /// Wakes a delivery worker (here or, when shared, anywhere): webhook deliveries were
+    /// committed due now.
+    pub fn notify_deliveries(&self) {
+        if let Some(remote) = self.remote.get() {
+            remote.send(Message::Deliveries);
+        }
+        self.deliveries.notify_one();
+    }
+
+    /// Waits until webhook deliveries are due (or a spurious wake-up).
+    pub async fn deliveries_queued(&self) {
+        self.deliveries.notified().await
     }
 
     /// The token a run's executor watches; cancelling it stops the run. Already

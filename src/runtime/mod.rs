@@ -1,6 +1,7 @@
 //! The agent runtime: model providers, tools, prompts and the executor that runs the
 //! model/tool loop of one run.
 
+pub mod deliveries;
 pub mod executor;
 mod finish;
 pub mod prompt;

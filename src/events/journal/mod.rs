@@ -277,7 +277,11 @@ async fn commit(
         claims: claims.iter().map(|c| (c.owner.as_str(), c.limit)).collect(),
     };
     match retry::write_retrying(db, &parts, retry_for).await {
-        Ok(Written { kept, claimed }) => {
+        Ok(Written {
+            kept,
+            claimed,
+            deliveries,
+        }) => {
             drop(parts);
             let created = !creates.is_empty();
             for c in creates {
@@ -297,6 +301,9 @@ async fn commit(
             }
             if created {
                 bus.notify_work();
+            }
+            if deliveries > 0 {
+                bus.notify_deliveries();
             }
         }
         Err(err) => {

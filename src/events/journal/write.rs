@@ -3,6 +3,8 @@
 use super::super::RunEvent;
 use crate::error::AppResult;
 use crate::jobs::runs as lease;
+use crate::webhooks::outbox::{self, Outgoing};
+use crate::webhooks::{payload, EventType};
 use entity::run_steps::StepStatus;
 use entity::runs::RunStatus;
 use entity::{run_events, run_steps, runs};
@@ -35,6 +37,9 @@ pub(super) struct Written {
     pub(super) kept: Vec<bool>,
     /// Per claim: the runs claimed.
     pub(super) claimed: Vec<Vec<runs::Model>>,
+    /// Webhook deliveries written for the recorded endings (wake the delivery workers
+    /// after the commit when > 0).
+    pub(super) deliveries: usize,
 }
 
 /// Writes one batch in one transaction: new runs, steps, run endings (each only if its
@@ -73,13 +78,24 @@ pub(super) async fn write(db: &DatabaseConnection, parts: &Parts<'_>) -> AppResu
     }
     let mut kept = Vec::with_capacity(parts.ends.len());
     let mut dropped = HashSet::new();
+    let mut outgoing = Vec::new();
     for (run, owner, event) in &parts.ends {
         let ok = end_run(&txn, run, owner).await?;
         if !ok {
             dropped.insert((event.run_id.as_str(), event.seq));
+        } else if let Some(kind) = ending_event(run.status) {
+            outgoing.push(Outgoing {
+                org_id: run.org_id.clone(),
+                kind,
+                data: payload::run(run),
+            });
         }
         kept.push(ok);
     }
+    // The webhook events of the endings, in the transaction that records them: a crash
+    // after the commit still delivers them, a rolled-back batch never does. One query
+    // for the batch's organisations' endpoints.
+    let deliveries = outbox::record(&txn, &outgoing).await?;
     let rows = parts
         .runs
         .iter()
@@ -102,7 +118,21 @@ pub(super) async fn write(db: &DatabaseConnection, parts: &Parts<'_>) -> AppResu
         claimed.push(lease::claim(&txn, owner, *limit).await?);
     }
     txn.commit().await?;
-    Ok(Written { kept, claimed })
+    Ok(Written {
+        kept,
+        claimed,
+        deliveries,
+    })
+}
+
+/// The webhook event a run's ending sends, if its status is an ending.
+fn ending_event(status: RunStatus) -> Option<EventType> {
+    match status {
+        RunStatus::Completed => Some(EventType::RunCompleted),
+        RunStatus::Failed => Some(EventType::RunFailed),
+        RunStatus::Cancelled => Some(EventType::RunCancelled),
+        RunStatus::Queued | RunStatus::Running | RunStatus::WaitingForApproval => None,
+    }
 }
 
 /// Records a run's end if `owner` still holds its lease.

@@ -1,0 +1,284 @@
+//! The webhook delivery loop of one instance: claims due deliveries (as many as it has
+//! free slots, `webhooks.concurrency` in all, at most `per_endpoint_concurrency` per
+//! endpoint across instances; see `jobs::deliveries`), sends them concurrently through
+//! the outbound guard, and hands each result to a writer task that records many in one
+//! transaction (`webhooks::results`). It wakes when a commit wrote deliveries
+//! (`Bus::notify_deliveries`, from any instance), when results freed an endpoint's
+//! slots, when the earliest retry it scheduled is due, and otherwise every
+//! `poll_interval`. Its leases live on the instance's heartbeat, like the runs'.
+
+use crate::config::WebhooksConfig;
+use crate::error::AppResult;
+use crate::events::bus::Bus;
+use crate::jobs::deliveries;
+use crate::jobs::instances::Instance;
+use crate::outbound::Outbound;
+use crate::webhooks::attempt::{self, Request};
+use crate::webhooks::results::{self, Done, State, Unsent};
+use crate::webhooks::sign;
+use chrono::{DateTime, Utc};
+use entity::{webhook_deliveries, webhook_endpoints, webhook_events};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// Deliveries claimed in one statement, at most.
+const CLAIM_BATCH: usize = 256;
+/// Results recorded in one transaction, at most.
+const WRITE_BATCH: usize = 1024;
+
+/// What the delivery loop needs.
+#[derive(Clone)]
+pub struct Deliverer {
+    /// The database.
+    pub db: DatabaseConnection,
+    /// Wake-ups from commits (here and on other instances).
+    pub bus: Arc<Bus>,
+    /// The one guarded client for tenant URLs.
+    pub outbound: Outbound,
+    /// `[webhooks]`.
+    pub config: WebhooksConfig,
+}
+
+/// What the claim loop and the writer share.
+struct Shared {
+    /// Results were committed: an endpoint may have room again.
+    freed: Notify,
+    /// The earliest retry the writer scheduled and the loop has not looked for since.
+    next_retry: Mutex<Option<DateTime<Utc>>>,
+}
+
+/// An endpoint as this batch sends to it.
+struct Target {
+    url: String,
+    secrets: Vec<String>,
+    enabled: bool,
+}
+
+/// Runs the delivery loop as lease owner `owner` (this instance, whose heartbeat the
+/// run worker keeps; `ttl` is the lease TTL) until `stop`; then waits for the attempts
+/// in flight and records them.
+pub async fn run(d: Deliverer, owner: String, ttl: Duration, stop: CancellationToken) {
+    let instance = Instance::new(d.db.clone(), owner.clone(), ttl);
+    let shared = Arc::new(Shared {
+        freed: Notify::new(),
+        next_retry: Mutex::new(None),
+    });
+    let (tx, rx) = mpsc::channel::<Done>(WRITE_BATCH * 4);
+    let writer = tokio::spawn(write_results(d.clone(), owner.clone(), rx, shared.clone()));
+    let slots = Arc::new(Semaphore::new(d.config.concurrency));
+    let mut sending = JoinSet::new();
+    loop {
+        let first = tokio::select! {
+            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            _ = stop.cancelled() => break,
+        };
+        let mut permits = vec![first];
+        while permits.len() < CLAIM_BATCH {
+            match slots.clone().try_acquire_owned() {
+                Ok(p) => permits.push(p),
+                Err(_) => break,
+            }
+        }
+        while sending.try_join_next().is_some() {}
+        let claimed = match instance.ensure_fresh().await {
+            Ok(()) => claim(&d, &owner, permits.len()).await,
+            Err(err) => Err(err),
+        };
+        let batch = match claimed {
+            Ok(batch) => batch,
+            Err(err) => {
+                tracing::warn!(error = ?err, "could not claim webhook deliveries");
+                drop(permits);
+                tokio::select! {
+                    _ = tokio::time::sleep(d.config.poll_interval) => {}
+                    _ = stop.cancelled() => break,
+                }
+                continue;
+            }
+        };
+        if batch.rows.is_empty() {
+            drop(permits);
+            let idle = idle_for(&shared, d.config.poll_interval);
+            tokio::select! {
+                _ = d.bus.deliveries_queued() => {}
+                _ = shared.freed.notified() => {}
+                _ = tokio::time::sleep(idle) => {}
+                _ = stop.cancelled() => break,
+            }
+            continue;
+        }
+        for (row, permit) in batch.rows.into_iter().zip(permits.drain(..)) {
+            let target = batch.targets.get(&row.endpoint_id).cloned();
+            let body = batch.bodies.get(&row.event_id).cloned();
+            let (d, tx) = (d.clone(), tx.clone());
+            sending.spawn(async move {
+                let done = deliver(&d, row, target, body).await;
+                drop(permit);
+                let _ = tx.send(done).await;
+            });
+        }
+    }
+    // In-flight attempts end within their timeout; then the writer records the last
+    // results and stops.
+    let grace = d.config.timeout + Duration::from_secs(1);
+    if tokio::time::timeout(grace, async {
+        while sending.join_next().await.is_some() {}
+    })
+    .await
+    .is_err()
+    {
+        sending.abort_all();
+    }
+    drop(tx);
+    let _ = writer.await;
+}
+
+/// How long the loop may sleep when nothing was due: the poll interval, or less when a
+/// retry it scheduled is due sooner.
+fn idle_for(shared: &Shared, poll: Duration) -> Duration {
+    let mut next = shared.next_retry.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(at) = *next else {
+        return poll;
+    };
+    let until = (at - crate::clock::now())
+        .to_std()
+        .unwrap_or(Duration::ZERO);
+    if until <= poll {
+        // Looked for once it is due; later retries are found by the poll or a new hint.
+        *next = None;
+    }
+    until.min(poll)
+}
+
+/// One claim with what its deliveries need: their endpoints (once each) and their
+/// events' bodies.
+struct Batch {
+    rows: Vec<webhook_deliveries::Model>,
+    targets: HashMap<String, Arc<Target>>,
+    bodies: HashMap<String, Arc<Vec<u8>>>,
+}
+
+async fn claim(d: &Deliverer, owner: &str, limit: usize) -> AppResult<Batch> {
+    let txn = d.db.begin().await?;
+    let rows = deliveries::claim(&txn, owner, limit, d.config.per_endpoint_concurrency).await?;
+    txn.commit().await?;
+    let mut batch = Batch {
+        rows,
+        targets: HashMap::new(),
+        bodies: HashMap::new(),
+    };
+    if batch.rows.is_empty() {
+        return Ok(batch);
+    }
+    let endpoint_ids: BTreeSet<&str> = batch.rows.iter().map(|r| r.endpoint_id.as_str()).collect();
+    let event_ids: BTreeSet<&str> = batch.rows.iter().map(|r| r.event_id.as_str()).collect();
+    let now = crate::clock::now();
+    for e in webhook_endpoints::Entity::find()
+        .filter(webhook_endpoints::Column::Id.is_in(endpoint_ids))
+        .all(&d.db)
+        .await?
+    {
+        let target = Target {
+            secrets: sign::secrets(&e, now),
+            url: e.url,
+            enabled: e.enabled,
+        };
+        batch.targets.insert(e.id, Arc::new(target));
+    }
+    for e in webhook_events::Entity::find()
+        .filter(webhook_events::Column::Id.is_in(event_ids))
+        .all(&d.db)
+        .await?
+    {
+        let body = serde_json::to_vec(&e.payload).unwrap_or_default();
+        batch.bodies.insert(e.id, Arc::new(body));
+    }
+    Ok(batch)
+}
+
+/// Sends one claimed delivery (unless its endpoint is disabled or gone).
+async fn deliver(
+    d: &Deliverer,
+    row: webhook_deliveries::Model,
+    target: Option<Arc<Target>>,
+    body: Option<Arc<Vec<u8>>>,
+) -> Done {
+    let outcome = match (target, body) {
+        (Some(t), Some(body)) if t.enabled => {
+            let req = Request {
+                url: &t.url,
+                secrets: &t.secrets,
+                event_id: &row.event_id,
+                body: &body,
+                timeout: d.config.timeout,
+            };
+            Ok(attempt::send(&d.outbound, req).await)
+        }
+        _ => Err(Unsent::Disabled),
+    };
+    Done {
+        state: results::decide(&d.config, row.attempts, &outcome),
+        delivery_id: row.id,
+        endpoint_id: row.endpoint_id,
+        org_id: row.org_id,
+        attempts_before: row.attempts,
+        outcome,
+    }
+}
+
+/// Records results in batches until every sender is gone.
+async fn write_results(
+    d: Deliverer,
+    owner: String,
+    mut rx: mpsc::Receiver<Done>,
+    shared: Arc<Shared>,
+) {
+    let mut buf = Vec::with_capacity(WRITE_BATCH);
+    while rx.recv_many(&mut buf, WRITE_BATCH).await > 0 {
+        let earliest = buf
+            .iter()
+            .filter_map(|r| match r.state {
+                State::RetryAt(t) => Some(t),
+                _ => None,
+            })
+            .min();
+        record_retrying(&d, &owner, &buf).await;
+        buf.clear();
+        if let Some(t) = earliest {
+            let mut next = shared.next_retry.lock().unwrap_or_else(|e| e.into_inner());
+            *next = Some(next.map_or(t, |n| n.min(t)));
+        }
+        shared.freed.notify_one();
+    }
+}
+
+/// Records a batch, retrying for a while if the database refuses (busy, unreachable).
+/// Given up, the deliveries stay `sending` under this instance until it stops, when
+/// another instance's reaper requeues them.
+async fn record_retrying(d: &Deliverer, owner: &str, done: &[Done]) {
+    let mut delay = Duration::from_millis(50);
+    for attempt in 1..=8 {
+        match results::record(&d.db, owner, &d.config, done).await {
+            Ok(rec) => {
+                if rec.lost > 0 {
+                    tracing::warn!(
+                        lost = rec.lost,
+                        "webhook deliveries were taken over by another instance while being sent"
+                    );
+                }
+                return;
+            }
+            Err(err) => {
+                tracing::warn!(error = ?err, attempt, "could not record webhook attempts; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+    tracing::error!(results = done.len(), "gave up recording webhook attempts");
+}

@@ -33,3 +33,4 @@ mod scale_out;
 mod schema_drift;
 mod server;
 mod streaming;
+mod webhook_delivery;

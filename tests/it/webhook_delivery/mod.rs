@@ -6,6 +6,7 @@
 
 mod endings;
 mod failures;
+mod instances;
 mod load;
 mod restart;
 

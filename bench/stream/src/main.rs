@@ -4,7 +4,9 @@
 //! - `fanout`: one run streamed to N concurrent GraphQL-over-SSE subscribers: latency from
 //!   event append (`createdAt`) to client, and server memory per idle subscriber;
 //! - `first-token`: latency the server adds between a provider's first streamed token
-//!   (an embedded fake OpenAI-compatible server) and the client's first `token` event.
+//!   (an embedded fake OpenAI-compatible server) and the client's first `token` event;
+//! - `webhooks-receiver`: a webhook receiver measuring deliveries/s, ids per event and
+//!   commit → first attempt latency (`bench/webhooks.sh`).
 //!
 //! Each subcommand prints one JSON object on stdout (the result) and progress on stderr.
 //! Everything talks to 127.0.0.1 only.
@@ -14,6 +16,7 @@ mod fanout;
 mod first_token;
 mod runs;
 mod stats;
+mod webhooks;
 
 use clap::{Parser, Subcommand};
 
@@ -49,6 +52,8 @@ enum Cmd {
     Fanout(fanout::Args),
     /// Latency added between the provider's first token and the client's first `token` event.
     FirstToken(first_token::Args),
+    /// A webhook receiver: deliveries/s, ids per event, commit → first attempt latency.
+    WebhooksReceiver(webhooks::Args),
 }
 
 #[tokio::main]
@@ -58,6 +63,7 @@ async fn main() {
         Cmd::Runs(args) => runs::main(args).await,
         Cmd::Fanout(args) => fanout::main(args).await,
         Cmd::FirstToken(args) => first_token::main(args).await,
+        Cmd::WebhooksReceiver(args) => webhooks::main(args).await,
     };
     match result {
         Ok(report) => println!("{report}"),

@@ -48,9 +48,13 @@ pub struct Deliverer {
 struct Shared {
     /// Results were committed: an endpoint may have room again.
     freed: Notify,
-    /// The earliest retry the writer scheduled and the loop has not looked for since.
-    next_retry: Mutex<Option<DateTime<Utc>>>,
+    /// When retries this instance scheduled fall due (the loop wakes for each; past
+    /// [`MAX_HINTS`] the poll finds the rest).
+    retries: Mutex<BTreeSet<DateTime<Utc>>>,
 }
+
+/// Retry times remembered for wake-ups, at most.
+const MAX_HINTS: usize = 10_000;
 
 /// An endpoint as this batch sends to it.
 struct Target {
@@ -66,7 +70,7 @@ pub async fn run(d: Deliverer, owner: String, ttl: Duration, stop: CancellationT
     let instance = Instance::new(d.db.clone(), owner.clone(), ttl);
     let shared = Arc::new(Shared {
         freed: Notify::new(),
-        next_retry: Mutex::new(None),
+        retries: Mutex::default(),
     });
     let (tx, rx) = mpsc::channel::<Done>(WRITE_BATCH * 4);
     let writer = tokio::spawn(write_results(d.clone(), owner.clone(), rx, shared.clone()));
@@ -139,20 +143,17 @@ pub async fn run(d: Deliverer, owner: String, ttl: Duration, stop: CancellationT
 }
 
 /// How long the loop may sleep when nothing was due: the poll interval, or less when a
-/// retry it scheduled is due sooner.
+/// retry it scheduled is due sooner. Retries already due were looked for by the claim
+/// that just found nothing (held back by their endpoint's cap, say) and are forgotten.
 fn idle_for(shared: &Shared, poll: Duration) -> Duration {
-    let mut next = shared.next_retry.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(at) = *next else {
-        return poll;
-    };
-    let until = (at - crate::clock::now())
-        .to_std()
-        .unwrap_or(Duration::ZERO);
-    if until <= poll {
-        // Looked for once it is due; later retries are found by the poll or a new hint.
-        *next = None;
+    let now = crate::clock::now();
+    let mut retries = shared.retries.lock().unwrap_or_else(|e| e.into_inner());
+    let later = retries.split_off(&now);
+    *retries = later;
+    match retries.first() {
+        Some(at) => (*at - now).to_std().unwrap_or(Duration::ZERO).min(poll),
+        None => poll,
     }
-    until.min(poll)
 }
 
 /// One claim with what its deliveries need: their endpoints (once each) and their
@@ -240,18 +241,16 @@ async fn write_results(
 ) {
     let mut buf = Vec::with_capacity(WRITE_BATCH);
     while rx.recv_many(&mut buf, WRITE_BATCH).await > 0 {
-        let earliest = buf
-            .iter()
-            .filter_map(|r| match r.state {
-                State::RetryAt(t) => Some(t),
-                _ => None,
-            })
-            .min();
         record_retrying(&d, &owner, &buf).await;
-        buf.clear();
-        if let Some(t) = earliest {
-            let mut next = shared.next_retry.lock().unwrap_or_else(|e| e.into_inner());
-            *next = Some(next.map_or(t, |n| n.min(t)));
+        {
+            let mut retries = shared.retries.lock().unwrap_or_else(|e| e.into_inner());
+            for r in buf.drain(..) {
+                if let State::RetryAt(t) = r.state {
+                    if retries.len() < MAX_HINTS {
+                        retries.insert(t);
+                    }
+                }
+            }
         }
         shared.freed.notify_one();
     }

@@ -83,7 +83,8 @@ pub async fn main(args: Args) -> Res<Value> {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let s = seen.lock().unwrap();
         let idle = args.idle > 0.0
-            && s.last.is_some_and(|t| t.elapsed() >= Duration::from_secs_f64(args.idle));
+            && s.last
+                .is_some_and(|t| t.elapsed() >= Duration::from_secs_f64(args.idle));
         let done = if args.expect > 0 {
             s.ok.len() >= args.expect
         } else {
@@ -142,7 +143,10 @@ fn receive(seen: &Mutex<Seen>, headers: &HeaderMap, body: &[u8], fail: f64) -> S
     s.ids.entry(key).or_default().insert(id.clone());
     if s.attempted.insert(id.clone()) {
         if let Some(t) = sent_at {
-            let ms = (arrived - t.with_timezone(&Utc)).num_microseconds().unwrap_or(0) as f64 / 1000.0;
+            let ms = (arrived - t.with_timezone(&Utc))
+                .num_microseconds()
+                .unwrap_or(0) as f64
+                / 1000.0;
             s.latency_ms.push(ms);
         }
     }

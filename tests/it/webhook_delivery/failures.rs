@@ -210,3 +210,37 @@ async fn a_url_the_guard_refuses_is_never_contacted() {
     }
     assert!(r.got().is_empty(), "the guard let a loopback URL through");
 }
+
+#[tokio::test]
+async fn a_redirect_is_a_failed_attempt_and_is_not_followed() {
+    let s = TestServer::start_with(|c| {
+        quick(c);
+        c.webhooks.schedule = vec![Duration::from_millis(50)];
+    })
+    .await;
+    let target = Receiver::start(|_| Answer::status(200)).await;
+    let to = target.url.clone();
+    let r = Receiver::start(move |_| Answer {
+        status: 307,
+        wait_ms: 0,
+        headers: vec![("location", to.clone())],
+    })
+    .await;
+    let db = &s.state.db;
+    let e = insert_endpoint(db, &s.org_id, &r.url, json!(["*"])).await;
+    let echo = agent(&s.api(), "mock/echo", json!({})).await;
+    one_run(&s, &echo).await;
+    let d = eventually(10, "the delivery failed", || async {
+        let d = deliveries(db, &e.id).await;
+        (d.len() == 1 && d[0].status == DeliveryStatus::Failed).then(|| d[0].clone())
+    })
+    .await;
+    let codes: Vec<Option<i32>> = attempts(db, &d.id)
+        .await
+        .iter()
+        .map(|a| a.status_code)
+        .collect();
+    assert_eq!(codes, [Some(307), Some(307)]);
+    assert_eq!(r.got().len(), 2);
+    assert!(target.got().is_empty(), "the redirect was followed");
+}

@@ -244,3 +244,37 @@ async fn a_redirect_is_a_failed_attempt_and_is_not_followed() {
     assert_eq!(r.got().len(), 2);
     assert!(target.got().is_empty(), "the redirect was followed");
 }
+
+#[tokio::test]
+async fn an_endpoint_failing_for_too_long_is_disabled_and_its_events_held() {
+    let s = TestServer::start_with(|c| {
+        quick(c);
+        c.webhooks.schedule = vec![Duration::from_millis(100); 20];
+        c.webhooks.disable_after = Duration::from_millis(300);
+    })
+    .await;
+    let r = Receiver::start(|_| Answer::status(503)).await;
+    let db = &s.state.db;
+    let e = insert_endpoint(db, &s.org_id, &r.url, json!(["*"])).await;
+    let echo = agent(&s.api(), "mock/echo", json!({})).await;
+    one_run(&s, &echo).await;
+    let off = eventually(10, "the endpoint disabled", || async {
+        let e = endpoint(db, &e.id).await;
+        (!e.enabled).then_some(e)
+    })
+    .await;
+    assert_eq!(off.disabled_reason.as_deref(), Some("failing"));
+    let since = off.failing_since.expect("failing since");
+    assert!(off.updated_at - since >= chrono::Duration::milliseconds(300));
+    let d = eventually(5, "the delivery held", || async {
+        let d = deliveries(db, &e.id).await;
+        (d[0].status == DeliveryStatus::Held).then(|| d[0].clone())
+    })
+    .await;
+    // Attempted until the endpoint was disabled (about 300 ms of 100 ms waits), not past.
+    assert!((3..=6).contains(&d.attempts), "{} attempts", d.attempts);
+    let seen = r.got().len();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(r.got().len(), seen, "a disabled endpoint was contacted");
+    assert_eq!(seen as i32, d.attempts);
+}

@@ -169,6 +169,7 @@ pub async fn serve(
             bus: state.bus.clone(),
             outbound: state.executor.outbound.clone(),
             config: state.config.webhooks.clone(),
+            turn: state.executor.journal.write_turn(),
         };
         tokio::spawn(runtime::deliveries::run(
             deliverer,

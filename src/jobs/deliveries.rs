@@ -8,8 +8,8 @@
 //!
 //! One endpoint never has more than `per_endpoint_concurrency` deliveries `sending`,
 //! across every instance: a claim takes, per endpoint, only the oldest due rows that
-//! fit beside those already in flight (a window function numbers each endpoint's due
-//! rows), so one slow receiver cannot take every worker. On PostgreSQL claims take
+//! fit beside those already in flight (a window function numbers each endpoint's first
+//! due rows), so one slow receiver cannot take every worker. On PostgreSQL claims take
 //! turns on an advisory lock (the in-flight count cannot see another claim's
 //! uncommitted rows) and lock the rows they take with `FOR UPDATE SKIP LOCKED`.
 
@@ -19,22 +19,25 @@ use chrono::{DateTime, Utc};
 use entity::webhook_deliveries::Model;
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
-// The deliveries to claim: due, numbered per endpoint (oldest due first) after the
-// endpoint's deliveries already in flight, up to the cap. Its arguments are the
-// backend's placeholders for now, the cap and the limit. A macro so `concat!` builds
-// each backend's statement at compile time.
+// The deliveries to claim: for every endpoint, its oldest due ones up to the cap (an
+// index seek each, so one endpoint's long backlog costs nothing here), numbered after
+// the endpoint's deliveries already in flight and kept while within the cap; then the
+// oldest due of those. Its arguments are the backend's placeholders for now, the cap
+// and the limit. A macro so `concat!` builds each backend's statement at compile time.
 macro_rules! claimable {
     ($now:literal, $cap:literal, $limit:literal) => {
         concat!(
-            "SELECT c.id FROM (SELECT d.id, d.next_attempt_at, \
-               ROW_NUMBER() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at, d.id) AS rn, \
-               COALESCE(s.n, 0) AS busy \
-             FROM webhook_deliveries d \
-             LEFT JOIN (SELECT endpoint_id, COUNT(*) AS n FROM webhook_deliveries \
-               WHERE status = 'sending' GROUP BY endpoint_id) s ON s.endpoint_id = d.endpoint_id \
-             WHERE d.status = 'pending' AND d.next_attempt_at <= ",
+            "SELECT c.id FROM (SELECT x.id, x.next_attempt_at, \
+               ROW_NUMBER() OVER (PARTITION BY x.endpoint_id ORDER BY x.next_attempt_at, x.id) AS rn, \
+               (SELECT COUNT(*) FROM webhook_deliveries s \
+                 WHERE s.endpoint_id = e.id AND s.status = 'sending') AS busy \
+             FROM webhook_endpoints e \
+             JOIN webhook_deliveries x ON x.id IN (SELECT y.id FROM webhook_deliveries y \
+               WHERE y.endpoint_id = e.id AND y.status = 'pending' AND y.next_attempt_at <= ",
             $now,
-            ") c WHERE c.rn + c.busy <= ",
+            " ORDER BY y.next_attempt_at, y.id LIMIT ",
+            $cap,
+            ")) c WHERE c.rn + c.busy <= ",
             $cap,
             " ORDER BY c.next_attempt_at, c.id LIMIT ",
             $limit

@@ -10,6 +10,7 @@
 use crate::config::WebhooksConfig;
 use crate::error::AppResult;
 use crate::events::bus::Bus;
+use crate::events::journal::WriteTurn;
 use crate::jobs::deliveries;
 use crate::jobs::instances::Instance;
 use crate::outbound::Outbound;
@@ -42,6 +43,8 @@ pub struct Deliverer {
     pub outbound: Outbound,
     /// `[webhooks]`.
     pub config: WebhooksConfig,
+    /// Turns at writing, shared with the journal (SQLite).
+    pub turn: WriteTurn,
 }
 
 /// What the claim loop and the writer share.
@@ -165,9 +168,11 @@ struct Batch {
 }
 
 async fn claim(d: &Deliverer, owner: &str, limit: usize) -> AppResult<Batch> {
+    let turn = d.turn.take(&d.db).await;
     let txn = d.db.begin().await?;
     let rows = deliveries::claim(&txn, owner, limit, d.config.per_endpoint_concurrency).await?;
     txn.commit().await?;
+    drop(turn);
     let mut batch = Batch {
         rows,
         targets: HashMap::new(),
@@ -262,7 +267,10 @@ async fn write_results(
 async fn record_retrying(d: &Deliverer, owner: &str, done: &[Done]) {
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=8 {
-        match results::record(&d.db, owner, &d.config, done).await {
+        let turn = d.turn.take(&d.db).await;
+        let recorded = results::record(&d.db, owner, &d.config, done).await;
+        drop(turn);
+        match recorded {
             Ok(rec) => {
                 if rec.lost > 0 {
                     tracing::warn!(

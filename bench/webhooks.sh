@@ -130,20 +130,39 @@ log "3. runs/s without and with a subscribed endpoint ($CONC in flight, ${DURATI
 start_server true
 AGENT=$(curl -s -X POST "$API/v1/agents" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
   -d '{"name": "bench-webhooks", "model": "mock/echo"}' | jq -er .id)
-runs() { # out-name
+stop_server
+runs() { # out-name concurrency
   "$BENCH_BIN" runs --base "$API" --key "$KEY" --agent "$AGENT" --mode async \
-    --concurrency "$CONC" --duration "$DURATION" >"$TMP/$1.json" 2>>"$TMP/runs.log"
+    --concurrency "$2" --duration "$DURATION" >"$TMP/$1.json" 2>>"$TMP/runs.log"
 }
+subscribe() { sql "UPDATE webhook_endpoints SET events = '$1' WHERE id = 'wh_bench'"; }
 for round in 1 2; do
-  sql "UPDATE webhook_endpoints SET events = '[]' WHERE id = 'wh_bench'"
   log "   round $round: no endpoint subscribed"
-  runs "without-$round"
-  sql "UPDATE webhook_endpoints SET events = '[\"*\"]' WHERE id = 'wh_bench'"
-  log "   round $round: one endpoint subscribed to every event"
-  receiver "latency-$round" --duration 600 --idle 3
-  runs "with-$round"
+  subscribe '[]'
+  start_server true
+  runs "without-$round" "$CONC"
+  stop_server
+  log "   round $round: one endpoint subscribed, delivery off (the outbox rows alone)"
+  subscribe '["*"]'
+  start_server false
+  runs "outbox-$round" "$CONC"
+  stop_server
+  # What that left pending is not this measurement's.
+  sql "UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL WHERE status = 'pending'"
+  log "   round $round: one endpoint subscribed, delivered to the receiver"
+  start_server true
+  receiver "sent-$round" --duration 600 --idle 3
+  runs "with-$round" "$CONC"
   wait_receiver
+  stop_server
 done
+
+LAT_CONC=${BENCH_LATENCY_CONCURRENCY:-4}
+log "4. commit -> first attempt with the receiver up ($LAT_CONC runs in flight, ${DURATION}s)"
+start_server true
+receiver latency --duration 600 --idle 3
+runs latency-runs "$LAT_CONC"
+wait_receiver
 stop_server
 
 echo "# Webhook delivery benchmark (SQLite, $(nproc) cores, $(date -u +%Y-%m-%d))"
@@ -153,11 +172,12 @@ echo "|---|---|"
 echo "| deliveries/s, $EVENTS due, receiver answering at once | $(jq -r .deliveries_per_s "$TMP/clean.json") ($(jq -r .events_delivered "$TMP/clean.json") delivered in $(jq -r .seconds "$TMP/clean.json") s) |"
 echo "| $EVENTS events, 30% of attempts failing | $(jq -r '"\(.events_delivered) delivered, \(.events_with_two_ids) under two ids, \(.requests) requests (\(.failed_on_purpose) failed), \(.events_delivered_twice) delivered twice"' "$TMP/flaky.json"); deliveries: $FLAKY_STATES; attempts logged: $FLAKY_ATTEMPTS |"
 for round in 1 2; do
-  echo "| round $round runs/s: no endpoint / subscribed endpoint | $(jq -r .runs_per_s "$TMP/without-$round.json") / $(jq -r .runs_per_s "$TMP/with-$round.json") |"
+  echo "| round $round runs/s ($CONC in flight): no endpoint / subscribed, delivery off / subscribed, delivered | $(jq -r .runs_per_s "$TMP/without-$round.json") / $(jq -r .runs_per_s "$TMP/outbox-$round.json") / $(jq -r .runs_per_s "$TMP/with-$round.json") |"
+done
+echo "| commit → first attempt, $LAT_CONC runs in flight ($(jq -r .runs_per_s "$TMP/latency-runs.json") runs/s) | $(jq -c .commit_to_first_attempt_ms "$TMP/latency.json") |"
+for round in 1 2; do
+  echo "| commit → first attempt while round $round delivered ($CONC in flight) | $(jq -c .commit_to_first_attempt_ms "$TMP/sent-$round.json") |"
 done
 echo
-echo "Commit → first attempt while runs flow is measured by the receiver from each payload's"
-echo "\`timestamp\` (written in the ending's transaction): see latency below (ms)."
-for round in 1 2; do
-  echo "- round $round: $(jq -c .commit_to_first_attempt_ms "$TMP/latency-$round.json" 2>/dev/null || echo n/a)"
-done
+echo "Commit → first attempt: the receiver's arrival time minus the payload's timestamp"
+echo "(taken when the outbox row is written, in the ending's transaction), in ms."

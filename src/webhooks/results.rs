@@ -113,9 +113,19 @@ pub async fn record(
             .await?;
     }
     let mut rec = Recorded::default();
+    // Successes (most results) in one statement per attempt count; the rest one by one.
+    let mut succeeded: BTreeMap<i32, Vec<&Done>> = BTreeMap::new();
     for d in done {
-        if !update_delivery(&txn, owner, d, d.state, now).await? {
+        if d.state == State::Succeeded && d.outcome.is_ok() {
+            succeeded.entry(d.attempts_before).or_default().push(d);
+        } else if !update_delivery(&txn, owner, d, d.state, now).await? {
             rec.lost += 1;
+        }
+    }
+    for (before, group) in succeeded {
+        for chunk in group.chunks(ROWS_PER_INSERT) {
+            let updated = update_succeeded(&txn, owner, before, chunk, now).await?;
+            rec.lost += chunk.len().saturating_sub(updated);
         }
     }
     // Endpoint health from each endpoint's latest attempt in the batch.
@@ -228,6 +238,38 @@ fn attempt_row(d: &Done, o: &Outcome) -> webhook_attempts::ActiveModel {
         response: Set(o.response.clone()),
         error: Set(o.error.clone()),
     }
+}
+
+/// Marks `group` (deliveries that had `before` attempts, each answered 2xx now)
+/// succeeded where `owner` still holds them; how many it updated. Their
+/// `last_attempt_at` is the latest attempt of the group (they were sent within one
+/// batch; each attempt row keeps its own time).
+async fn update_succeeded(
+    txn: &sea_orm::DatabaseTransaction,
+    owner: &str,
+    before: i32,
+    group: &[&Done],
+    now: DateTime<Utc>,
+) -> AppResult<usize> {
+    use webhook_deliveries::Column as C;
+    let last = group
+        .iter()
+        .filter_map(|d| d.outcome.as_ref().ok().map(|o| o.at))
+        .max()
+        .unwrap_or(now);
+    let res = webhook_deliveries::Entity::update_many()
+        .col_expr(C::Status, Expr::value(DeliveryStatus::Succeeded))
+        .col_expr(C::NextAttemptAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(C::LeaseOwner, Expr::value(Option::<String>::None))
+        .col_expr(C::Attempts, Expr::value(before.saturating_add(1)))
+        .col_expr(C::LastAttemptAt, Expr::value(Some(last)))
+        .col_expr(C::CompletedAt, Expr::value(Some(now)))
+        .filter(C::Id.is_in(group.iter().map(|d| d.delivery_id.as_str())))
+        .filter(C::LeaseOwner.eq(owner))
+        .filter(C::Status.eq(DeliveryStatus::Sending))
+        .exec(txn)
+        .await?;
+    Ok(usize::try_from(res.rows_affected).unwrap_or(usize::MAX))
 }
 
 /// Moves one delivery to `state` if `owner` still holds it; false if it did not.

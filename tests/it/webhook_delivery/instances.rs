@@ -37,9 +37,9 @@ async fn an_ending_recorded_on_one_instance_is_sent_at_once_by_another() {
     let e = insert_endpoint(&b.state.db, &a.org_id, &receiver.url, json!(["*"])).await;
     let run = wait_until(&api, &id, "ended", |r| r["status"] == "completed").await;
     let ended = std::time::Instant::now();
-    let got = receiver.wait_for(1, 5).await;
+    let got = receiver.wait_for(1, 10).await;
     assert!(
-        got[0].at.saturating_duration_since(ended) < Duration::from_secs(2),
+        got[0].at.saturating_duration_since(ended) < Duration::from_secs(5),
         "delivered {:?} after the ending",
         got[0].at.saturating_duration_since(ended)
     );

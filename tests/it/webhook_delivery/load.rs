@@ -41,9 +41,9 @@ async fn a_slow_endpoint_does_not_hold_up_a_fast_one() {
     let fast = fast_r.wait_for(8, 10).await;
     let fast_took = started.elapsed();
     let slow_so_far = slow_r.got().len();
-    // Two at a time, a second each: the slow endpoint is far from done.
+    // Two at a time, a second each: the slow endpoint is far from done (it needs 4 s).
     assert!(
-        slow_so_far <= 4,
+        slow_so_far <= 6,
         "slow endpoint got {slow_so_far} while the fast one got 8 in {fast_took:?}"
     );
     let slow = slow_r.wait_for(8, 20).await;

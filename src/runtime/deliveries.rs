@@ -181,14 +181,28 @@ async fn claim(d: &Deliverer, owner: &str, limit: usize) -> AppResult<Batch> {
     if batch.rows.is_empty() {
         return Ok(batch);
     }
+    // The rows are this instance's now: if what they need cannot be read, they go back
+    // (as unavailable) rather than stay leased.
+    if let Err(err) = load(d, &mut batch).await {
+        tracing::warn!(error = ?err, "could not read the endpoints and events of claimed webhook deliveries");
+    }
+    Ok(batch)
+}
+
+/// Reads the endpoints (once each) and event bodies of a claim.
+async fn load(d: &Deliverer, batch: &mut Batch) -> AppResult<()> {
     let endpoint_ids: BTreeSet<&str> = batch.rows.iter().map(|r| r.endpoint_id.as_str()).collect();
     let event_ids: BTreeSet<&str> = batch.rows.iter().map(|r| r.event_id.as_str()).collect();
     let now = crate::clock::now();
-    for e in webhook_endpoints::Entity::find()
+    let endpoints = webhook_endpoints::Entity::find()
         .filter(webhook_endpoints::Column::Id.is_in(endpoint_ids))
         .all(&d.db)
-        .await?
-    {
+        .await?;
+    let events = webhook_events::Entity::find()
+        .filter(webhook_events::Column::Id.is_in(event_ids))
+        .all(&d.db)
+        .await?;
+    for e in endpoints {
         let target = Target {
             secrets: sign::secrets(&e, now),
             url: e.url,
@@ -196,15 +210,11 @@ async fn claim(d: &Deliverer, owner: &str, limit: usize) -> AppResult<Batch> {
         };
         batch.targets.insert(e.id, Arc::new(target));
     }
-    for e in webhook_events::Entity::find()
-        .filter(webhook_events::Column::Id.is_in(event_ids))
-        .all(&d.db)
-        .await?
-    {
+    for e in events {
         let body = serde_json::to_vec(&e.payload).unwrap_or_default();
         batch.bodies.insert(e.id, Arc::new(body));
     }
-    Ok(batch)
+    Ok(())
 }
 
 /// Sends one claimed delivery (unless its endpoint is disabled or gone).
@@ -215,7 +225,8 @@ async fn deliver(
     body: Option<Arc<Vec<u8>>>,
 ) -> Done {
     let outcome = match (target, body) {
-        (Some(t), Some(body)) if t.enabled => {
+        (Some(t), _) if !t.enabled => Err(Unsent::Disabled),
+        (Some(t), Some(body)) => {
             let req = Request {
                 url: &t.url,
                 secrets: &t.secrets,
@@ -225,7 +236,7 @@ async fn deliver(
             };
             Ok(attempt::send(&d.outbound, req).await)
         }
-        _ => Err(Unsent::Disabled),
+        _ => Err(Unsent::Unavailable),
     };
     Done {
         state: results::decide(&d.config, row.attempts, &outcome),

@@ -27,7 +27,13 @@ const ROWS_PER_INSERT: usize = 200;
 pub enum Unsent {
     /// Its endpoint is disabled (or gone): kept `held` for a replay.
     Disabled,
+    /// Its endpoint or event could not be read just now: due again a second later,
+    /// without counting an attempt.
+    Unavailable,
 }
+
+/// How long a delivery whose endpoint or event could not be read waits.
+const UNAVAILABLE_WAIT: chrono::Duration = chrono::Duration::seconds(1);
 
 /// One claimed delivery, done with for now.
 #[derive(Debug, Clone)]
@@ -69,6 +75,7 @@ pub fn decide(
 ) -> State {
     let o = match outcome {
         Err(Unsent::Disabled) => return State::Held,
+        Err(Unsent::Unavailable) => return State::RetryAt(crate::clock::now() + UNAVAILABLE_WAIT),
         Ok(o) => o,
     };
     if o.succeeded() {

@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 use entity::{webhook_deliveries, webhook_endpoints, webhook_events};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, Notify, Semaphore};
@@ -54,7 +55,15 @@ struct Shared {
     /// When retries this instance scheduled fall due (the loop wakes for each; past
     /// [`MAX_HINTS`] the poll finds the rest).
     retries: Mutex<BTreeSet<DateTime<Utc>>>,
+    /// Attempts sent or being sent whose result has not reached the writer yet.
+    in_flight: AtomicUsize,
 }
+
+/// How long the writer waits for results still in flight to join a batch: the attempts
+/// of one claim end within about this of each other, and on SQLite every statement
+/// costs a round trip to its connection's thread, so one transaction for them all is
+/// cheaper than one each.
+const GATHER: Duration = Duration::from_millis(2);
 
 /// Retry times remembered for wake-ups, at most.
 const MAX_HINTS: usize = 10_000;
@@ -74,6 +83,7 @@ pub async fn run(d: Deliverer, owner: String, ttl: Duration, stop: CancellationT
     let shared = Arc::new(Shared {
         freed: Notify::new(),
         retries: Mutex::default(),
+        in_flight: AtomicUsize::new(0),
     });
     let (tx, rx) = mpsc::channel::<Done>(WRITE_BATCH * 4);
     let writer = tokio::spawn(write_results(d.clone(), owner.clone(), rx, shared.clone()));
@@ -122,11 +132,13 @@ pub async fn run(d: Deliverer, owner: String, ttl: Duration, stop: CancellationT
         for (row, permit) in batch.rows.into_iter().zip(permits.drain(..)) {
             let target = batch.targets.get(&row.endpoint_id).cloned();
             let body = batch.bodies.get(&row.event_id).cloned();
-            let (d, tx) = (d.clone(), tx.clone());
+            let (d, tx, shared) = (d.clone(), tx.clone(), shared.clone());
+            shared.in_flight.fetch_add(1, Ordering::SeqCst);
             sending.spawn(async move {
                 let done = deliver(&d, row, target, body).await;
                 drop(permit);
                 let _ = tx.send(done).await;
+                shared.in_flight.fetch_sub(1, Ordering::SeqCst);
             });
         }
     }
@@ -257,6 +269,15 @@ async fn write_results(
 ) {
     let mut buf = Vec::with_capacity(WRITE_BATCH);
     while rx.recv_many(&mut buf, WRITE_BATCH).await > 0 {
+        let until = tokio::time::Instant::now() + GATHER;
+        while buf.len() < WRITE_BATCH && shared.in_flight.load(Ordering::SeqCst) > 0 {
+            let room = WRITE_BATCH - buf.len();
+            let more = rx.recv_many(&mut buf, room);
+            match tokio::time::timeout_at(until, more).await {
+                Ok(n) if n > 0 => {}
+                _ => break,
+            }
+        }
         record_retrying(&d, &owner, &buf).await;
         {
             let mut retries = shared.retries.lock().unwrap_or_else(|e| e.into_inner());

@@ -162,6 +162,23 @@ pub async fn serve(
             stop.clone(),
         ))
     });
+    // Webhook deliveries go out from the instances that run workers (their leases live on
+    // the same heartbeat).
+    let deliveries = (state.config.worker.enabled && state.config.webhooks.enabled).then(|| {
+        let deliverer = runtime::deliveries::Deliverer {
+            db: state.db.clone(),
+            bus: state.bus.clone(),
+            outbound: state.executor.outbound.clone(),
+            config: state.config.webhooks.clone(),
+            turn: state.executor.journal.write_turn(),
+        };
+        tokio::spawn(runtime::deliveries::run(
+            deliverer,
+            state.instance_id.clone(),
+            state.config.worker.lease_ttl,
+            stop.clone(),
+        ))
+    });
     let (stop_http, streams_http) = (stop.clone(), streams.clone());
     use axum::serve::ListenerExt;
     // Small SSE writes (one token) must not wait for the client's ACK (Nagle).
@@ -200,6 +217,9 @@ pub async fn serve(
         }
     };
     stop.cancel();
+    if let Some(deliveries) = deliveries {
+        let _ = deliveries.await;
+    }
     if let Some(worker) = worker {
         let _ = worker.await;
     }

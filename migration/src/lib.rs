@@ -8,6 +8,7 @@ mod m20261129_000004_index_active_runs_by_session;
 mod m20261130_000001_create_instances;
 mod m20261201_000001_create_gates;
 mod m20261201_000002_create_webhooks;
+mod m20261201_300001_index_webhook_deliveries_claim;
 
 /// All migrations of OrchStack, in order.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000001_create_instances::Migration),
             Box::new(m20261201_000001_create_gates::Migration),
             Box::new(m20261201_000002_create_webhooks::Migration),
+            Box::new(m20261201_300001_index_webhook_deliveries_claim::Migration),
         ]
     }
 }

@@ -128,6 +128,7 @@ pub struct Bus {
     /// `reader::follow`).
     polled: Mutex<std::collections::HashSet<String>>,
     work: Notify,
+    deliveries: Notify,
     on_revoke: std::sync::OnceLock<RevokeHook>,
 }
 
@@ -145,6 +146,7 @@ impl Default for Bus {
                 .build(),
             polled: Mutex::default(),
             work: Notify::new(),
+            deliveries: Notify::new(),
             on_revoke: std::sync::OnceLock::new(),
         }
     }
@@ -206,6 +208,7 @@ impl Bus {
             Message::Gate(g) => self.gates.publish(&g.org_id.clone(), Arc::new(*g)),
             Message::Cancel(id) => self.cancel_local(&id),
             Message::Work => self.work.notify_one(),
+            Message::Deliveries => self.deliveries.notify_one(),
             Message::Revoke(key_id) => self.revoke_local(&key_id),
         }
     }
@@ -267,6 +270,20 @@ impl Bus {
     /// Waits until a run is queued (or a spurious wake-up).
     pub async fn work_queued(&self) {
         self.work.notified().await
+    }
+
+    /// Wakes a delivery worker (here or, when shared, anywhere): webhook deliveries were
+    /// committed due now.
+    pub fn notify_deliveries(&self) {
+        if let Some(remote) = self.remote.get() {
+            remote.send(Message::Deliveries);
+        }
+        self.deliveries.notify_one();
+    }
+
+    /// Waits until webhook deliveries are due (or a spurious wake-up).
+    pub async fn deliveries_queued(&self) {
+        self.deliveries.notified().await
     }
 
     /// The token a run's executor watches; cancelling it stops the run. Already

@@ -20,6 +20,8 @@ pub enum Message {
     Cancel(String),
     /// A run was queued.
     Work,
+    /// Webhook deliveries were committed, due now.
+    Deliveries,
     /// An API key was revoked: refuse it and end its streams (by key id).
     Revoke(String),
 }

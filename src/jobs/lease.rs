@@ -80,6 +80,27 @@ pub async fn claim<M: FromQueryResult>(
     Ok(M::find_by_statement(stmt).all(txn).await?)
 }
 
+/// [`claim`] for a kind whose claim statement binds more than owner, now and limit:
+/// `extra` is bound after those three (a per-endpoint cap, say).
+pub async fn claim_with<M: FromQueryResult>(
+    txn: &DatabaseTransaction,
+    kind: &LeaseKind,
+    owner: &str,
+    limit: usize,
+    extra: impl IntoIterator<Item = Value>,
+) -> AppResult<Vec<M>> {
+    let backend = txn.get_database_backend();
+    let sql = kind.on(backend);
+    if let Some(lock) = sql.claim_lock {
+        txn.execute_unprepared(lock).await?;
+    }
+    let now = crate::clock::now();
+    let mut values: Vec<Value> = vec![owner.into(), now.into(), (limit as i64).into()];
+    values.extend(extra);
+    let stmt = Statement::from_sql_and_values(backend, sql.claim, values);
+    Ok(M::find_by_statement(stmt).all(txn).await?)
+}
+
 /// The rows of `kind` whose owner's instance row is missing or last seen before `cutoff`.
 pub async fn orphans<M: FromQueryResult>(
     db: &impl ConnectionTrait,

@@ -5,6 +5,7 @@
 //! Below `runtime` and `events`: nothing here imports them, so the journal can claim
 //! runs in its batches and the runtime can drive the worker without a cycle.
 
+pub mod deliveries;
 pub mod instances;
 pub mod lease;
 pub mod runs;

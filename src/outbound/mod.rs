@@ -30,6 +30,8 @@ pub struct Response {
     pub status: u16,
     /// The body (at most the configured size).
     pub body: Vec<u8>,
+    /// The answer's headers (webhooks read `Retry-After`).
+    pub headers: http::HeaderMap,
 }
 
 /// Why an outbound request did not produce an answer. [`describe`](Self::describe)
@@ -233,6 +235,7 @@ impl Outbound {
             .await
             .map_err(|e| classify(&e, timeout_ms))?;
         let status = res.status().as_u16();
+        let headers = res.headers().clone();
         let limit = self.max_response_bytes;
         if res.content_length().is_some_and(|n| n > limit as u64) {
             return Err(OutboundError::TooLarge(limit));
@@ -245,7 +248,11 @@ impl Outbound {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Response { status, body })
+        Ok(Response {
+            status,
+            body,
+            headers,
+        })
     }
 }
 

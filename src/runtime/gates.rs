@@ -120,8 +120,11 @@ pub async fn resolve(
             data: payload::run(&run),
         });
     }
-    outbox::record(&txn, &outgoing).await?;
+    let deliveries = outbox::record(&txn, &outgoing).await?;
     txn.commit().await?;
+    if deliveries > 0 {
+        bus.notify_deliveries();
+    }
     for event in events {
         bus.publish_event(event);
     }

@@ -2,6 +2,7 @@
 //! model/tool loop of one run.
 
 mod approval;
+pub mod deliveries;
 pub mod executor;
 mod finish;
 pub mod gates;

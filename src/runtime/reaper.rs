@@ -1,13 +1,17 @@
 //! The reaper: ends the runs whose instance died (its `instances` row is missing or
-//! stale), `failed` with `worker_lost`, so no run stays `running` forever. Which runs are
-//! orphans and the guarded ending are the lease's (`jobs::runs`); the run's closing (its
-//! steps, its terminal event, the bus) is here.
+//! stale), `failed` with `worker_lost`, so no run stays `running` forever, and puts the
+//! webhook deliveries such an instance was sending back to `pending`, due at once (sent
+//! again with the same id: at-least-once). Which rows are orphans and the guarded
+//! takeovers are the leases' (`jobs::runs`, `jobs::deliveries`); the run's closing (its
+//! steps, its terminal event, its `agent.run.failed` webhook, the bus) is here.
 
 use crate::error::AppResult;
 use crate::events::bus::Bus;
 use crate::events::log::RunLog;
 use crate::events::EventKind;
-use crate::jobs::{instances, runs as lease};
+use crate::jobs::{deliveries, instances, runs as lease};
+use crate::webhooks::outbox::{self, Outgoing};
+use crate::webhooks::{payload, EventType};
 use entity::run_steps::StepStatus;
 use entity::runs::{Model, RunStatus};
 use sea_orm::sea_query::Expr;
@@ -15,8 +19,8 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Transac
 use serde_json::json;
 use std::time::Duration;
 
-/// Ends the runs of instances not seen for `ttl`, then forgets those instances' rows.
-/// Returns how many runs it ended.
+/// Ends the runs of instances not seen for `ttl` and requeues their webhook
+/// deliveries, then forgets those instances' rows. Returns how many runs it ended.
 pub async fn reap(db: &DatabaseConnection, bus: &Bus, ttl: Duration) -> AppResult<usize> {
     let now = crate::clock::now();
     let cutoff = instances::dead_before(ttl);
@@ -26,9 +30,32 @@ pub async fn reap(db: &DatabaseConnection, bus: &Bus, ttl: Duration) -> AppResul
             reaped += 1;
         }
     }
+    let requeued = requeue_deliveries(db, cutoff, now).await?;
+    if requeued > 0 {
+        tracing::warn!(
+            deliveries = requeued,
+            "requeued webhook deliveries whose instance stopped while sending them"
+        );
+        bus.notify_deliveries();
+    }
     // A missing row means what a stale one does, so dropping them changes no lease.
     instances::forget_dead(db, cutoff).await?;
     Ok(reaped)
+}
+
+/// Puts the deliveries dead instances were sending back to `pending`, due `now`.
+async fn requeue_deliveries(
+    db: &DatabaseConnection,
+    cutoff: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<usize> {
+    let mut n = 0;
+    for d in deliveries::orphans(db, cutoff).await? {
+        if deliveries::requeue_orphan(db, &d, cutoff, now).await? {
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// Ends one orphan with its terminal event; false if it was no longer an orphan.
@@ -64,14 +91,24 @@ async fn end_lost(
     let event = log
         .store(&txn, EventKind::RunFailed, json!({ "error": error }))
         .await?;
-    txn.commit().await?;
-    bus.publish_event(event);
-    bus.publish_run(Model {
+    let ended = Model {
         status: RunStatus::Failed,
         error: Some(error),
         lease_owner: None,
         completed_at: Some(now),
         ..run
-    });
+    };
+    let outgoing = Outgoing {
+        org_id: ended.org_id.clone(),
+        kind: EventType::RunFailed,
+        data: payload::run(&ended),
+    };
+    let deliveries = outbox::record(&txn, &[outgoing]).await?;
+    txn.commit().await?;
+    bus.publish_event(event);
+    bus.publish_run(ended);
+    if deliveries > 0 {
+        bus.notify_deliveries();
+    }
     Ok(true)
 }

@@ -3,8 +3,12 @@
 //! reports. Signing, the retry schedule and sending one attempt live here too; the
 //! delivery loop that leases due deliveries is the runtime's.
 
+pub mod attempt;
 pub mod outbox;
 pub mod payload;
+pub mod results;
+pub mod schedule;
+pub mod sign;
 
 use serde::{Deserialize, Serialize};
 

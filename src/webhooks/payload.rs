@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 /// A time as the API writes it (RFC 3339, UTC).
 pub fn time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// A run: the five documented fields of the run call first, then the rest of the run.

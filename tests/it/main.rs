@@ -34,4 +34,5 @@ mod scale_out;
 mod schema_drift;
 mod server;
 mod streaming;
+mod webhook_delivery;
 mod webhooks;

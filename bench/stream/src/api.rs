@@ -60,13 +60,6 @@ impl Api {
         self.post(path, body).header(ACCEPT, "text/event-stream")
     }
 
-    /// An authenticated DELETE.
-    pub fn delete(&self, path: &str) -> RequestBuilder {
-        self.http
-            .delete(self.url(path))
-            .header(AUTHORIZATION, &self.auth)
-    }
-
     /// An authenticated GET.
     pub fn get(&self, path: &str) -> RequestBuilder {
         self.http

@@ -3,10 +3,10 @@
 //! - `runs`: completed runs per second on the mock provider, sync or async;
 //! - `fanout`: one run streamed to N concurrent GraphQL-over-SSE subscribers: latency from
 //!   event append (`createdAt`) to client, and server memory per idle subscriber;
-//! - `webhooks-produce`, `webhooks-receive`, `webhooks-live`: webhook deliveries (see
-//!   `webhooks.rs` and `bench/webhooks.sh`);
 //! - `first-token`: latency the server adds between a provider's first streamed token
-//!   (an embedded fake OpenAI-compatible server) and the client's first `token` event.
+//!   (an embedded fake OpenAI-compatible server) and the client's first `token` event;
+//! - `webhooks-receiver`: a webhook receiver measuring deliveries/s, ids per event and
+//!   commit → first attempt latency (`bench/webhooks.sh`).
 //!
 //! Each subcommand prints one JSON object on stdout (the result) and progress on stderr.
 //! Everything talks to 127.0.0.1 only.
@@ -52,13 +52,8 @@ enum Cmd {
     Fanout(fanout::Args),
     /// Latency added between the provider's first token and the client's first `token` event.
     FirstToken(first_token::Args),
-    /// Subscribe an endpoint and make N runs (deliveries wait in the outbox if the
-    /// server's delivery workers are off).
-    WebhooksProduce(webhooks::ProduceArgs),
-    /// A verifying receiver: deliveries/s, ids per event, first-attempt latency.
-    WebhooksReceive(webhooks::ReceiveArgs),
-    /// Runs/s with a subscribed endpoint and commit → first attempt latency under load.
-    WebhooksLive(webhooks::LiveArgs),
+    /// A webhook receiver: deliveries/s, ids per event, commit → first attempt latency.
+    WebhooksReceiver(webhooks::Args),
 }
 
 #[tokio::main]
@@ -68,9 +63,7 @@ async fn main() {
         Cmd::Runs(args) => runs::main(args).await,
         Cmd::Fanout(args) => fanout::main(args).await,
         Cmd::FirstToken(args) => first_token::main(args).await,
-        Cmd::WebhooksProduce(args) => webhooks::produce(args).await,
-        Cmd::WebhooksReceive(args) => webhooks::receive(args).await,
-        Cmd::WebhooksLive(args) => webhooks::live(args).await,
+        Cmd::WebhooksReceiver(args) => webhooks::main(args).await,
     };
     match result {
         Ok(report) => println!("{report}"),

@@ -47,22 +47,6 @@ pub struct Args {
     drain_timeout: f64,
 }
 
-impl Args {
-    /// An async measurement of `agent` (used by `webhooks-live`).
-    pub fn for_async(target: Target, agent: String, concurrency: usize, duration: f64) -> Self {
-        Self {
-            target,
-            agent: Some(agent),
-            mode: Mode::Async,
-            concurrency,
-            duration,
-            warmup: 0.0,
-            input: "hello benchmark world".into(),
-            drain_timeout: 300.0,
-        }
-    }
-}
-
 pub async fn main(args: Args) -> Res<Value> {
     if args.concurrency == 0 || args.duration <= 0.0 || args.duration > 3600.0 {
         return Err("--concurrency must be > 0 and --duration in (0, 3600]".into());

@@ -63,7 +63,12 @@ impl Batch {
                 ends: vec![(&f.run, &f.owner, &*f.event)],
                 ..Parts::default()
             };
-            let res = write(db, &parts).await.map(|w| w.kept[0]);
+            let res = write(db, &parts).await.map(|w| {
+                if w.deliveries > 0 {
+                    bus.notify_deliveries();
+                }
+                w.kept[0]
+            });
             drop(parts);
             if res.is_ok() {
                 broken.remove(&f.run.id);

@@ -80,6 +80,27 @@ enum Write {
 #[derive(Clone)]
 pub struct Journal {
     tx: mpsc::Sender<Write>,
+    turn: WriteTurn,
+}
+
+/// Turns at writing to SQLite, for this instance's steady writers (the journal and the
+/// webhook delivery loop). SQLite has one writer at a time, and a writer that finds the
+/// database locked sleeps in its busy handler and polls: against a journal that commits
+/// back to back it could wait seconds. Taking turns on a fair (first come, first
+/// served) lock instead, each waits for at most the transactions queued before it. On
+/// PostgreSQL writers do not block each other, and nothing is taken.
+#[derive(Clone, Default)]
+pub struct WriteTurn(Arc<tokio::sync::Mutex<()>>);
+
+impl WriteTurn {
+    /// Waits for this writer's turn on `db` (SQLite); held until the guard drops.
+    pub async fn take(&self, db: &DatabaseConnection) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        if sea_orm::ConnectionTrait::get_database_backend(db) == sea_orm::DbBackend::Sqlite {
+            Some(self.0.lock().await)
+        } else {
+            None
+        }
+    }
 }
 
 impl Journal {
@@ -88,8 +109,14 @@ impl Journal {
     /// past it the instance's heartbeats have failed too) before its runs are given up.
     pub fn spawn(db: DatabaseConnection, bus: Arc<Bus>, retry_for: Duration) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(db, bus, rx, retry_for));
-        Self { tx }
+        let turn = WriteTurn::default();
+        tokio::spawn(run(db, bus, rx, retry_for, turn.clone()));
+        Self { tx, turn }
+    }
+
+    /// The turns at writing this journal takes (see [`WriteTurn`]).
+    pub fn write_turn(&self) -> WriteTurn {
+        self.turn.clone()
     }
 
     async fn send(&self, write: Write) -> AppResult<()> {
@@ -207,6 +234,7 @@ async fn run(
     bus: Arc<Bus>,
     mut rx: mpsc::Receiver<Write>,
     retry_for: Duration,
+    turn: WriteTurn,
 ) {
     let mut buf = Vec::with_capacity(MAX_BATCH);
     // Runs whose events or steps could not be stored (the run was ended by another
@@ -239,7 +267,7 @@ async fn run(
         for p in lost {
             let _ = p.done.send(Ok(false));
         }
-        commit(&db, &bus, batch, &mut broken, retry_for).await;
+        commit(&db, &bus, batch, &mut broken, retry_for, &turn).await;
     }
 }
 
@@ -272,6 +300,7 @@ async fn commit(
     batch: Batch,
     broken: &mut HashSet<String>,
     retry_for: Duration,
+    turn: &WriteTurn,
 ) {
     let Batch {
         creates,
@@ -296,11 +325,15 @@ async fn commit(
             .map(|p| (&p.run, p.owner.as_str(), &p.gate, &*p.event))
             .collect(),
     };
-    match retry::write_retrying(db, &parts, retry_for).await {
+    let turn = turn.take(db).await;
+    let written = retry::write_retrying(db, &parts, retry_for).await;
+    drop(turn);
+    match written {
         Ok(Written {
             kept,
             claimed,
             paused,
+            deliveries,
         }) => {
             drop(parts);
             let created = !creates.is_empty();
@@ -324,6 +357,9 @@ async fn commit(
             }
             if created {
                 bus.notify_work();
+            }
+            if deliveries > 0 {
+                bus.notify_deliveries();
             }
         }
         Err(err) => {

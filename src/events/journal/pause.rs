@@ -8,7 +8,7 @@ use super::super::bus::Bus;
 use super::super::RunEvent;
 use super::{Journal, Write};
 use crate::error::AppResult;
-use crate::webhooks::outbox::{self, Outgoing};
+use crate::webhooks::outbox::Outgoing;
 use crate::webhooks::{payload, EventType};
 use entity::runs::{self, RunStatus};
 use entity::{gates, runs::Column};
@@ -78,14 +78,16 @@ pub(super) fn paused_run(bus: &Bus, p: Pause, res: AppResult<bool>) {
 pub(super) type PausePart<'a> = (&'a runs::Model, &'a str, &'a gates::Model, &'a RunEvent);
 
 /// Writes the pauses of a batch; per pause whether it was recorded. The events of those
-/// that were not are added to `dropped` (they are not stored).
+/// that were not are added to `dropped` (they are not stored); the webhook events of
+/// those that were are added to `outgoing` (the batch puts them in the outbox, with its
+/// endings', in one go).
 pub(super) async fn write<'a>(
     txn: &DatabaseTransaction,
     pauses: &[PausePart<'a>],
     dropped: &mut HashSet<(&'a str, i64)>,
+    outgoing: &mut Vec<Outgoing>,
 ) -> AppResult<Vec<bool>> {
     let mut kept = Vec::with_capacity(pauses.len());
-    let mut outgoing = Vec::new();
     for (run, owner, gate, event) in pauses {
         let updated = runs::Entity::update_many()
             .col_expr(Column::Status, Expr::value(RunStatus::WaitingForApproval))
@@ -115,7 +117,5 @@ pub(super) async fn write<'a>(
         });
         kept.push(true);
     }
-    // After the writes (the outbox reads the organisations' endpoints).
-    outbox::record(txn, &outgoing).await?;
     Ok(kept)
 }

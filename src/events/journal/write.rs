@@ -3,6 +3,8 @@
 use super::super::RunEvent;
 use crate::error::AppResult;
 use crate::jobs::runs as lease;
+use crate::webhooks::outbox::{self, Outgoing};
+use crate::webhooks::{payload, EventType};
 use entity::run_steps::StepStatus;
 use entity::runs::RunStatus;
 use entity::{run_events, run_steps, runs};
@@ -39,6 +41,9 @@ pub(super) struct Written {
     pub(super) claimed: Vec<Vec<runs::Model>>,
     /// Per pause: whether it was recorded.
     pub(super) paused: Vec<bool>,
+    /// Webhook deliveries written for the recorded endings and pauses (wake the delivery workers
+    /// after the commit when > 0).
+    pub(super) deliveries: usize,
 }
 
 /// Writes one batch in one transaction: new runs, steps, run endings (each only if its
@@ -77,14 +82,25 @@ pub(super) async fn write(db: &DatabaseConnection, parts: &Parts<'_>) -> AppResu
     }
     let mut kept = Vec::with_capacity(parts.ends.len());
     let mut dropped = HashSet::new();
+    let mut outgoing = Vec::new();
     for (run, owner, event) in &parts.ends {
         let ok = end_run(&txn, run, owner).await?;
         if !ok {
             dropped.insert((event.run_id.as_str(), event.seq));
+        } else if let Some(kind) = ending_event(run.status) {
+            outgoing.push(Outgoing {
+                org_id: run.org_id.clone(),
+                kind,
+                data: payload::run(run),
+            });
         }
         kept.push(ok);
     }
-    let paused = super::pause::write(&txn, &parts.pauses, &mut dropped).await?;
+    let paused = super::pause::write(&txn, &parts.pauses, &mut dropped, &mut outgoing).await?;
+    // The webhook events of the endings and pauses, in the transaction that records
+    // them: a crash after the commit still delivers them, a rolled-back batch never does.
+    // One query for the batch's organisations' endpoints.
+    let deliveries = outbox::record(&txn, &outgoing).await?;
     let rows = parts
         .runs
         .iter()
@@ -112,7 +128,18 @@ pub(super) async fn write(db: &DatabaseConnection, parts: &Parts<'_>) -> AppResu
         kept,
         claimed,
         paused,
+        deliveries,
     })
+}
+
+/// The webhook event a run's ending sends, if its status is an ending.
+fn ending_event(status: RunStatus) -> Option<EventType> {
+    match status {
+        RunStatus::Completed => Some(EventType::RunCompleted),
+        RunStatus::Failed => Some(EventType::RunFailed),
+        RunStatus::Cancelled => Some(EventType::RunCancelled),
+        RunStatus::Queued | RunStatus::Running | RunStatus::WaitingForApproval => None,
+    }
 }
 
 /// Records a run's end if `owner` still holds its lease.

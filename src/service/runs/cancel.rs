@@ -83,7 +83,7 @@ pub(super) async fn request_cancel(
             completed_at: Some(now),
             ..run
         };
-        outbox::record(
+        let deliveries = outbox::record(
             &txn,
             &[Outgoing {
                 org_id: ended.org_id.clone(),
@@ -95,6 +95,9 @@ pub(super) async fn request_cancel(
         txn.commit().await?;
         bus.publish_event(event);
         bus.publish_run(ended);
+        if deliveries > 0 {
+            bus.notify_deliveries();
+        }
         return Ok(());
     }
     txn.rollback().await?;

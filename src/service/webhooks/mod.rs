@@ -125,10 +125,11 @@ fn outbound(s: &Services) -> &crate::outbound::Outbound {
     &s.agent_rules.outbound
 }
 
-/// Wakes the delivery workers after a commit that made deliveries due. Until the
-/// delivery engine has its own wake-up on the bus, its workers find them by polling
-/// (`webhooks.poll_interval`).
-pub(crate) fn wake_deliveries(_s: &Services) {}
+/// Wakes the delivery workers of every instance after a commit that made deliveries due
+/// (otherwise they would find them at their next poll, `webhooks.poll_interval`).
+pub(crate) fn wake_deliveries(s: &Services) {
+    s.bus.notify_deliveries();
+}
 
 fn of_org(p: &Principal) -> sea_orm::Select<Entity> {
     Entity::find().filter(Column::OrgId.eq(&p.org_id))

@@ -4,6 +4,7 @@
 
 pub mod calls;
 pub mod run_support;
+pub mod webhooks_db;
 
 use orchstack::config::Config;
 use orchstack::service::{api_keys, orgs};

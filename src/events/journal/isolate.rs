@@ -80,7 +80,12 @@ impl Batch {
                 pauses: vec![(&p.run, &p.owner, &p.gate, &*p.event)],
                 ..Parts::default()
             };
-            let res = write(db, &parts).await.map(|w| w.paused[0]);
+            let res = write(db, &parts).await.map(|w| {
+                if w.deliveries > 0 {
+                    bus.notify_deliveries();
+                }
+                w.paused[0]
+            });
             drop(parts);
             paused_run(bus, p, res);
         }

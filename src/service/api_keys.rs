@@ -1,6 +1,6 @@
 //! API keys: issued, listed and revoked per organisation; shown once, stored hashed.
 
-use super::pagination::{self, Keyset, Kind, Page, PageArgs, Sort, SortValue};
+use super::pagination::{self, Page, PageArgs, Sort};
 pub use crate::auth::store::scopes_of;
 use crate::auth::{keys, scopes, Principal, Scope};
 use crate::error::{AppError, AppResult};
@@ -30,28 +30,7 @@ pub struct IssuedKey {
     pub secret: String,
 }
 
-impl Keyset for Model {
-    type Entity = Entity;
-    type Field = ();
-    fn column(_: ()) -> Column {
-        Column::CreatedAt
-    }
-    fn id_column() -> Column {
-        Column::Id
-    }
-    fn field_name(_: ()) -> &'static str {
-        "created_at"
-    }
-    fn kind(_: ()) -> Kind {
-        Kind::Time
-    }
-    fn value(&self, _: ()) -> SortValue {
-        SortValue::Time(self.created_at)
-    }
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+pagination::keyset_by_created_at!(Model, Entity, Column);
 
 /// Issues a key for an organisation with the given secret (or a fresh one). Operator
 /// path: the CLI and the bootstrap key, which have no principal.

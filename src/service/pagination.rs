@@ -97,6 +97,36 @@ pub trait Keyset: Sized + Send + Sync {
     fn id(&self) -> &str;
 }
 
+/// Implements [`Keyset`] for a model paged only by `created_at` (then `id`): the
+/// resources listed newest first with no other sort field.
+macro_rules! keyset_by_created_at {
+    ($model:ty, $entity:ty, $column:ident) => {
+        impl $crate::service::pagination::Keyset for $model {
+            type Entity = $entity;
+            type Field = ();
+            fn column(_: ()) -> $column {
+                $column::CreatedAt
+            }
+            fn id_column() -> $column {
+                $column::Id
+            }
+            fn field_name(_: ()) -> &'static str {
+                "created_at"
+            }
+            fn kind(_: ()) -> $crate::service::pagination::Kind {
+                $crate::service::pagination::Kind::Time
+            }
+            fn value(&self, _: ()) -> $crate::service::pagination::SortValue {
+                $crate::service::pagination::SortValue::Time(self.created_at)
+            }
+            fn id(&self) -> &str {
+                &self.id
+            }
+        }
+    };
+}
+pub(crate) use keyset_by_created_at;
+
 /// One sort key.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sort<F> {

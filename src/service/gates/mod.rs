@@ -5,7 +5,7 @@
 
 mod arguments;
 
-use super::pagination::{self, Keyset, Kind, Page, PageArgs, Sort, SortValue};
+use super::pagination::{self, Page, PageArgs, Sort};
 use super::Services;
 use crate::auth::{Principal, Scope};
 use crate::error::{AppError, AppResult, FieldError};
@@ -40,28 +40,7 @@ impl GateFilter {
     }
 }
 
-impl Keyset for Model {
-    type Entity = Entity;
-    type Field = ();
-    fn column(_: ()) -> Column {
-        Column::CreatedAt
-    }
-    fn id_column() -> Column {
-        Column::Id
-    }
-    fn field_name(_: ()) -> &'static str {
-        "created_at"
-    }
-    fn kind(_: ()) -> Kind {
-        Kind::Time
-    }
-    fn value(&self, _: ()) -> SortValue {
-        SortValue::Time(self.created_at)
-    }
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+pagination::keyset_by_created_at!(Model, Entity, Column);
 
 /// One gate of the caller's organisation (another organisation's: not found).
 pub async fn get(db: &impl ConnectionTrait, p: &Principal, id: &str) -> AppResult<Model> {

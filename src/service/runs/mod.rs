@@ -10,7 +10,7 @@ use cancel::request_cancel;
 pub use live::{events, updates};
 pub use trigger::{trigger, Wait};
 
-use super::pagination::{self, Keyset, Kind, Page, PageArgs, Sort, SortValue};
+use super::pagination::{self, Page, PageArgs, Sort};
 use crate::auth::{Principal, Scope};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::events::bus::Bus;
@@ -105,28 +105,7 @@ pub struct RunFilter {
     pub created_before: Option<DateTime<Utc>>,
 }
 
-impl Keyset for Model {
-    type Entity = Entity;
-    type Field = ();
-    fn column(_: ()) -> Column {
-        Column::CreatedAt
-    }
-    fn id_column() -> Column {
-        Column::Id
-    }
-    fn field_name(_: ()) -> &'static str {
-        "created_at"
-    }
-    fn kind(_: ()) -> Kind {
-        Kind::Time
-    }
-    fn value(&self, _: ()) -> SortValue {
-        SortValue::Time(self.created_at)
-    }
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+pagination::keyset_by_created_at!(Model, Entity, Column);
 
 fn validate(req: &RunRequest) -> AppResult<()> {
     let mut errors = Vec::new();

@@ -8,7 +8,7 @@
 //! moment, or one of a disabled endpoint, is a conflict: re-enabling the endpoint is
 //! what sends its held deliveries again.
 
-use super::super::pagination::{self, Keyset, Kind, Page, PageArgs, Sort, SortValue};
+use super::super::pagination::{self, Page, PageArgs, Sort};
 use super::super::Services;
 use crate::auth::{Principal, Scope};
 use crate::error::{AppError, AppResult};
@@ -45,28 +45,7 @@ pub struct DeliveryFilter {
     pub status: Vec<DeliveryStatus>,
 }
 
-impl Keyset for Model {
-    type Entity = Entity;
-    type Field = ();
-    fn column(_: ()) -> Column {
-        Column::CreatedAt
-    }
-    fn id_column() -> Column {
-        Column::Id
-    }
-    fn field_name(_: ()) -> &'static str {
-        "created_at"
-    }
-    fn kind(_: ()) -> Kind {
-        Kind::Time
-    }
-    fn value(&self, _: ()) -> SortValue {
-        SortValue::Time(self.created_at)
-    }
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+pagination::keyset_by_created_at!(Model, Entity, Column);
 
 /// The deliveries of `endpoint` (found by the caller for this principal), newest first.
 pub async fn list(

@@ -6,5 +6,5 @@ mod api;
 mod flow;
 mod live;
 mod outbox;
-mod support;
+pub(crate) mod support;
 mod validation;

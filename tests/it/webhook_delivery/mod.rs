@@ -9,6 +9,7 @@ mod failures;
 mod instances;
 mod load;
 mod restart;
+mod through_the_api;
 
 use crate::node::{run, show};
 use axum::body::Bytes;

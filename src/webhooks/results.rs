@@ -16,7 +16,10 @@ use chrono::{DateTime, Utc};
 use entity::webhook_deliveries::{self, DeliveryStatus};
 use entity::{webhook_attempts, webhook_endpoints};
 use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QuerySelect, Set, TransactionTrait,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Attempt rows per multi-row insert.
@@ -110,15 +113,6 @@ pub async fn record(
 ) -> AppResult<Recorded> {
     let now = crate::clock::now();
     let txn = db.begin().await?;
-    let attempts: Vec<webhook_attempts::ActiveModel> = done
-        .iter()
-        .filter_map(|d| d.outcome.as_ref().ok().map(|o| attempt_row(d, o)))
-        .collect();
-    for chunk in attempts.chunks(ROWS_PER_INSERT) {
-        webhook_attempts::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&txn)
-            .await?;
-    }
     let mut rec = Recorded::default();
     // Successes (most results) in one statement per attempt count; the rest one by one.
     let mut succeeded: BTreeMap<i32, Vec<&Done>> = BTreeMap::new();
@@ -134,6 +128,21 @@ pub async fn record(
             let updated = update_succeeded(&txn, owner, before, chunk, now).await?;
             rec.lost += chunk.len().saturating_sub(updated);
         }
+    }
+    // The attempts, after the writes above (SQLite) and only of deliveries that still
+    // exist: an endpoint deleted while its deliveries were in flight took them with it,
+    // and their attempts must not fail the batch of everyone else's results. On
+    // PostgreSQL the rows are locked until the commit, so a delete cannot come between.
+    let existing = existing(&txn, done).await?;
+    let attempts: Vec<webhook_attempts::ActiveModel> = done
+        .iter()
+        .filter(|d| existing.contains(d.delivery_id.as_str()))
+        .filter_map(|d| d.outcome.as_ref().ok().map(|o| attempt_row(d, o)))
+        .collect();
+    for chunk in attempts.chunks(ROWS_PER_INSERT) {
+        webhook_attempts::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
     }
     // Endpoint health from each endpoint's latest attempt in the batch.
     let mut latest: BTreeMap<&str, &Outcome> = BTreeMap::new();
@@ -232,6 +241,28 @@ async fn disable(
         tracing::warn!(endpoints = n, reason, "disabled webhook endpoints");
     }
     Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// The ids of `done`'s deliveries that still exist, locked on PostgreSQL.
+async fn existing(
+    txn: &sea_orm::DatabaseTransaction,
+    done: &[Done],
+) -> AppResult<BTreeSet<String>> {
+    let mut found = BTreeSet::new();
+    for chunk in done.chunks(ROWS_PER_INSERT) {
+        let mut q = webhook_deliveries::Entity::find()
+            .select_only()
+            .column(webhook_deliveries::Column::Id)
+            .filter(
+                webhook_deliveries::Column::Id.is_in(chunk.iter().map(|d| d.delivery_id.as_str())),
+            );
+        if txn.get_database_backend() == DbBackend::Postgres {
+            q = q.lock_shared();
+        }
+        let ids: Vec<String> = q.into_tuple().all(txn).await?;
+        found.extend(ids);
+    }
+    Ok(found)
 }
 
 fn attempt_row(d: &Done, o: &Outcome) -> webhook_attempts::ActiveModel {

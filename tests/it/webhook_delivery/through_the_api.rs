@@ -6,6 +6,7 @@
 //! attempt.
 
 use super::*;
+use crate::common::TestServer;
 use crate::gates::support::*;
 
 fn str_at<'a>(v: &'a Value, key: &str) -> &'a str {
@@ -105,4 +106,54 @@ async fn gate_run_and_test_events_reach_an_endpoint_made_through_the_api() {
         data.iter().any(|d| d["event"]["id"] == test_event),
         "the test event is listed: {list}"
     );
+}
+
+#[tokio::test]
+async fn deleting_an_endpoint_mid_delivery_does_not_hold_up_other_endpoints() {
+    let s = TestServer::start_with(quick).await;
+    let api = s.api();
+    // Both receivers answer after the same pause, so the two results are recorded in
+    // one batch; one endpoint is deleted while its delivery is in flight.
+    let doomed = Receiver::start(|_| Answer {
+        wait_ms: 600,
+        ..Answer::status(200)
+    })
+    .await;
+    let kept = Receiver::start(|_| Answer {
+        wait_ms: 600,
+        ..Answer::status(200)
+    })
+    .await;
+    let mut ids = Vec::new();
+    for r in [&doomed, &kept] {
+        let made = api
+            .post(
+                "/v1/webhooks",
+                json!({ "url": r.url, "events": ["*"] }),
+                201,
+            )
+            .await;
+        ids.push(str_at(&made, "id").to_owned());
+    }
+    for id in &ids {
+        api.post(&format!("/v1/webhooks/{id}/test"), json!({}), 202)
+            .await;
+    }
+    doomed.wait_for(1, 10).await;
+    kept.wait_for(1, 10).await;
+    api.delete(&format!("/v1/webhooks/{}", ids[0]), 200).await;
+    let path = format!("/v1/webhooks/{}/deliveries", ids[1]);
+    // Recorded with its batch, not after the batch's retries give up.
+    let delivery = eventually(3, "the kept endpoint's delivery recorded", || {
+        let (api, path) = (&api, &path);
+        async move {
+            let list = api.get(path, 200).await;
+            let d = list["data"][0].clone();
+            (d["status"] == "succeeded").then_some(d)
+        }
+    })
+    .await;
+    assert_eq!(delivery["attempts"].as_array().map(Vec::len), Some(1));
+    assert_eq!(kept.got().len(), 1, "sent once");
+    api.get(&format!("/v1/webhooks/{}", ids[0]), 404).await;
 }

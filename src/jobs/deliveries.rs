@@ -128,3 +128,28 @@ pub async fn requeue_orphan(
     };
     lease::take_orphan(db, &DELIVERIES, &delivery.id, owner, cutoff, [now.into()]).await
 }
+
+/// Gives back deliveries `owner` still holds (`sending`): `pending` again, due at `now`,
+/// their attempt count unchanged. For results that could not be recorded: the attempt
+/// is made again (at least once), instead of staying leased while this instance lives.
+/// How many it gave back.
+pub async fn release(
+    db: &impl ConnectionTrait,
+    owner: &str,
+    ids: &[&str],
+    now: DateTime<Utc>,
+) -> AppResult<u64> {
+    use entity::webhook_deliveries::{Column, DeliveryStatus, Entity};
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let res = Entity::update_many()
+        .col_expr(Column::Status, Expr::value(DeliveryStatus::Pending))
+        .col_expr(Column::LeaseOwner, Expr::value(Option::<String>::None))
+        .col_expr(Column::NextAttemptAt, Expr::value(Some(now)))
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .filter(Column::LeaseOwner.eq(owner))
+        .filter(Column::Status.eq(DeliveryStatus::Sending))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}

@@ -294,8 +294,7 @@ async fn write_results(
 }
 
 /// Records a batch, retrying for a while if the database refuses (busy, unreachable).
-/// Given up, the deliveries stay `sending` under this instance until it stops, when
-/// another instance's reaper requeues them.
+/// Given up, the deliveries are handed back to `pending` (their attempt is made again).
 async fn record_retrying(d: &Deliverer, owner: &str, done: &[Done]) {
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=8 {
@@ -319,5 +318,25 @@ async fn record_retrying(d: &Deliverer, owner: &str, done: &[Done]) {
             }
         }
     }
-    tracing::error!(results = done.len(), "gave up recording webhook attempts");
+    // Given up: hand the deliveries back (sent again later) rather than keep them leased
+    // for as long as this instance lives; keep trying while the database is away.
+    tracing::error!(
+        results = done.len(),
+        "gave up recording webhook attempts; releasing the deliveries"
+    );
+    let ids: Vec<&str> = done.iter().map(|r| r.delivery_id.as_str()).collect();
+    let mut delay = Duration::from_secs(1);
+    loop {
+        let turn = d.turn.take(&d.db).await;
+        let released = deliveries::release(&d.db, owner, &ids, crate::clock::now()).await;
+        drop(turn);
+        match released {
+            Ok(_) => return,
+            Err(err) => {
+                tracing::warn!(error = ?err, "could not release webhook deliveries; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
 }

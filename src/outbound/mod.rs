@@ -222,18 +222,7 @@ impl Outbound {
         body: Vec<u8>,
         timeout: Duration,
     ) -> Result<Response, OutboundError> {
-        let url = self.check_url(url)?;
-        let timeout = timeout.clamp(Duration::from_millis(1), self.max_timeout);
-        let timeout_ms = timeout.as_millis() as u64;
-        let mut res = self
-            .client
-            .post(url)
-            .headers(headers)
-            .body(body)
-            .timeout(timeout)
-            .send()
-            .await
-            .map_err(|e| classify(&e, timeout_ms))?;
+        let (mut res, timeout_ms) = self.send(url, headers, body, timeout).await?;
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let limit = self.max_response_bytes;
@@ -253,6 +242,60 @@ impl Outbound {
             body,
             headers,
         })
+    }
+
+    /// Like [`post`](Self::post), for callers that keep only the start of an answer
+    /// (webhook deliveries log 1 KiB): reads at most `keep` bytes of the body and drops
+    /// the rest, so a large answer is still an answer (its status counts).
+    pub async fn post_excerpt(
+        &self,
+        url: &str,
+        headers: http::HeaderMap,
+        body: Vec<u8>,
+        timeout: Duration,
+        keep: usize,
+    ) -> Result<Response, OutboundError> {
+        let (mut res, timeout_ms) = self.send(url, headers, body, timeout).await?;
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let mut body = Vec::new();
+        while body.len() < keep {
+            match res.chunk().await.map_err(|e| classify(&e, timeout_ms))? {
+                Some(chunk) => {
+                    let room = keep - body.len();
+                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                }
+                None => break,
+            }
+        }
+        Ok(Response {
+            status,
+            body,
+            headers,
+        })
+    }
+
+    /// Sends the POST to a checked URL; the answer's head, and the timeout in ms.
+    async fn send(
+        &self,
+        url: &str,
+        headers: http::HeaderMap,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<(reqwest::Response, u64), OutboundError> {
+        let url = self.check_url(url)?;
+        let timeout = timeout.clamp(Duration::from_millis(1), self.max_timeout);
+        let timeout_ms = timeout.as_millis() as u64;
+        let res = self
+            .client
+            .post(url)
+            .headers(headers)
+            .body(body)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| classify(&e, timeout_ms))?;
+        Ok((res, timeout_ms))
     }
 }
 

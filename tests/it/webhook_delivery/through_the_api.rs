@@ -157,3 +157,39 @@ async fn deleting_an_endpoint_mid_delivery_does_not_hold_up_other_endpoints() {
     assert_eq!(kept.got().len(), 1, "sent once");
     api.get(&format!("/v1/webhooks/{}", ids[0]), 404).await;
 }
+
+#[tokio::test]
+async fn a_large_2xx_answer_is_a_success_and_only_its_start_is_kept() {
+    let s = TestServer::start_with(quick).await;
+    let api = s.api();
+    // Larger than outbound.max_response_bytes (1 MiB): what a tool may not answer, a
+    // webhook receiver may (only its status counts).
+    let big = "x".repeat(2 * 1024 * 1024);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let app = axum::Router::new().fallback(move || {
+        let big = big.clone();
+        async move { big }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let made = api
+        .post("/v1/webhooks", json!({ "url": url, "events": ["*"] }), 201)
+        .await;
+    let wh = str_at(&made, "id");
+    api.post(&format!("/v1/webhooks/{wh}/test"), json!({}), 202)
+        .await;
+    let path = format!("/v1/webhooks/{wh}/deliveries");
+    let d = eventually(10, "the delivery recorded", || {
+        let (api, path) = (&api, &path);
+        async move {
+            let list = api.get(path, 200).await;
+            let d = list["data"][0].clone();
+            (d["attempt_count"].as_i64() >= Some(1)).then_some(d)
+        }
+    })
+    .await;
+    assert_eq!(d["status"], "succeeded", "{d}");
+    let attempt = &d["attempts"][0];
+    assert_eq!(attempt["status_code"], 200);
+    assert_eq!(attempt["response"].as_str().map(str::len), Some(1024));
+}

@@ -30,7 +30,16 @@ KEY=os_live_benchbenchbenchbenchbench0001
 API="http://$API_LISTEN"
 for a in "$API_LISTEN" "$RECV"; do case "$a" in 127.0.0.1:*) ;; *) die "$a: 127.0.0.1 only" ;; esac; done
 [[ $EVENTS =~ ^[0-9]+$ ]] || die "BENCH_WEBHOOK_EVENTS must be a number"
-for tool in sqlite3 curl jq; do command -v "$tool" >/dev/null || die "$tool is required"; done
+command -v curl >/dev/null || die "curl is required"
+for tool in sqlite3 jq; do # Debian packages of the same names
+  command -v "$tool" >/dev/null && continue
+  log "installing $tool"
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  { $SUDO apt-get install -y "$tool" >/dev/null 2>&1 \
+    || { $SUDO apt-get update -qq && $SUDO apt-get install -y "$tool" >/dev/null; }; } \
+    || die "could not install $tool"
+done
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/orchstack-webhooks.XXXXXX")
 DB="$TMP/bench.db"

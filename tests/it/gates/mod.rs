@@ -6,5 +6,6 @@ mod api;
 mod flow;
 mod live;
 mod outbox;
+mod sse;
 pub(crate) mod support;
 mod validation;

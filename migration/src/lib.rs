@@ -9,6 +9,7 @@ mod m20261130_000001_create_instances;
 mod m20261201_000001_create_gates;
 mod m20261201_000002_create_webhooks;
 mod m20261201_300001_index_webhook_deliveries_claim;
+mod m20261201_300002_drop_webhook_deliveries_due_index;
 
 /// All migrations of OrchStack, in order.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_create_gates::Migration),
             Box::new(m20261201_000002_create_webhooks::Migration),
             Box::new(m20261201_300001_index_webhook_deliveries_claim::Migration),
+            Box::new(m20261201_300002_drop_webhook_deliveries_due_index::Migration),
         ]
     }
 }

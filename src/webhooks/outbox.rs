@@ -37,7 +37,8 @@ pub fn subscribes(events: &Value, kind: EventType) -> bool {
 /// Records `events` in `txn`: for each, the event row and a delivery to every endpoint of
 /// its organisation subscribed to its type (due now; `held` while the endpoint is
 /// disabled). An event no endpoint takes writes nothing. Returns how many deliveries
-/// were written (the caller wakes the delivery workers after its commit when > 0).
+/// are due now (the caller wakes the delivery workers after its commit when > 0; held
+/// ones wait for their endpoint to be enabled, so they wake nobody).
 pub async fn record(txn: &impl ConnectionTrait, events: &[Outgoing]) -> AppResult<usize> {
     if events.is_empty() {
         return Ok(0);
@@ -73,7 +74,10 @@ pub async fn record(txn: &impl ConnectionTrait, events: &[Outgoing]) -> AppResul
             created_at: Set(now),
         });
     }
-    let written = delivery_rows.len();
+    let due = delivery_rows
+        .iter()
+        .filter(|d| d.status.as_ref() == &DeliveryStatus::Pending)
+        .count();
     for chunk in event_rows.chunks(ROWS_PER_INSERT) {
         webhook_events::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(txn)
@@ -84,7 +88,7 @@ pub async fn record(txn: &impl ConnectionTrait, events: &[Outgoing]) -> AppResul
             .exec_without_returning(txn)
             .await?;
     }
-    Ok(written)
+    Ok(due)
 }
 
 /// A new delivery of event `event_id` to `endpoint`, due at once (held while disabled).

@@ -6,6 +6,7 @@ pub mod enums;
 pub mod exec;
 pub mod openapi;
 pub mod params;
+pub mod route;
 pub mod sse;
 pub mod table;
 pub mod types;

@@ -1,121 +1,16 @@
 //! The REST route table: each row maps a method and path onto a named operation in a
 //! stored document (`schema/rest/*.graphql`). Adding a route means adding a row and a
-//! document, never a handler.
+//! document, never a handler. The row types are in [`super::route`].
 
-use crate::auth::Principal;
-use crate::error::AppResult;
+use super::route::row;
+pub use super::route::{Accepted, RouteDef, Shape, StreamOnRequest};
 use crate::service::runs;
-
-/// How the GraphQL result becomes the REST body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
-    /// The root field's object is the body.
-    Object,
-    /// A connection becomes `{object: "list", data, has_more, next_cursor}`.
-    List,
-    /// The root field is an id: `{id, object, deleted: true}`.
-    Deleted(&'static str),
-    /// A subscription streamed as Server-Sent Events: `id:` the item's `seq`, `event:`
-    /// its `type`, `data:` its `data`. `Last-Event-ID` becomes the `$after` variable.
-    Stream,
-}
-
-/// One REST route.
-#[derive(Debug, Clone, Copy)]
-pub struct RouteDef {
-    /// HTTP method.
-    pub method: &'static str,
-    /// Path with `{param}` segments; each param is a variable of the same name.
-    pub path: &'static str,
-    /// The stored document's source.
-    pub document: &'static str,
-    /// The operation in that document.
-    pub operation: &'static str,
-    /// Success status.
-    pub status: u16,
-    /// How the result is shaped.
-    pub shape: Shape,
-    /// One line for the OpenAPI document.
-    pub summary: &'static str,
-    /// OpenAPI tag.
-    pub tag: &'static str,
-    /// Answer 202 instead of `status` while the result says its work is still going.
-    pub accepted: Option<Accepted>,
-    /// A subscription in the same document to stream instead, when the client asks for
-    /// `text/event-stream` (or sends `"stream": true`).
-    pub stream: Option<StreamOnRequest>,
-}
-
-/// When a route answers 202 Accepted: the result's `field` names a state whose work is
-/// still going (the service says which states those are).
-#[derive(Debug, Clone, Copy)]
-pub struct Accepted {
-    /// The REST key of the state in the result.
-    pub field: &'static str,
-    /// Whether a value of that field means the work is still going.
-    pub going: fn(&str) -> bool,
-}
-
-/// A route that streams what it starts, when the client asks for `text/event-stream`
-/// or sends `"stream": true`: the mutation runs without waiting, then the subscription
-/// streams the started work's events.
-#[derive(Debug, Clone, Copy)]
-pub struct StreamOnRequest {
-    /// The subscription operation, in the route's document.
-    pub operation: &'static str,
-    /// The input field and the value that make the mutation answer without waiting.
-    pub no_wait: (&'static str, &'static str),
-    /// The REST key of the result that becomes the subscription's `$id`.
-    pub id_field: &'static str,
-    /// Checked before the mutation: a refused stream starts nothing.
-    pub authorize: fn(&Principal) -> AppResult<()>,
-}
 
 const AGENTS: &str = include_str!("../../schema/rest/agents.graphql");
 const API_KEYS: &str = include_str!("../../schema/rest/api_keys.graphql");
 const RUNS: &str = include_str!("../../schema/rest/runs.graphql");
 const WEBHOOKS: &str = include_str!("../../schema/rest/webhooks.graphql");
 const GATES: &str = include_str!("../../schema/rest/gates.graphql");
-
-// One argument per column keeps the table below readable as a table.
-#[allow(clippy::too_many_arguments)]
-const fn row(
-    method: &'static str,
-    path: &'static str,
-    document: &'static str,
-    operation: &'static str,
-    status: u16,
-    shape: Shape,
-    summary: &'static str,
-    tag: &'static str,
-) -> RouteDef {
-    RouteDef {
-        method,
-        path,
-        document,
-        operation,
-        status,
-        shape,
-        summary,
-        tag,
-        accepted: None,
-        stream: None,
-    }
-}
-
-impl RouteDef {
-    /// 202 while the result's `field` says the work is still going.
-    const fn accepted(mut self, field: &'static str, going: fn(&str) -> bool) -> Self {
-        self.accepted = Some(Accepted { field, going });
-        self
-    }
-
-    /// Streams on request (see [`StreamOnRequest`]).
-    const fn streams(mut self, stream: StreamOnRequest) -> Self {
-        self.stream = Some(stream);
-        self
-    }
-}
 
 /// Every REST route.
 pub const ROUTES: &[RouteDef] = &[

@@ -14,20 +14,24 @@
 mod isolate;
 mod lost;
 mod pause;
+mod publish;
 mod retry;
 mod run;
+mod turn;
 mod write;
 
 pub use lost::STORAGE_ERROR;
 
 pub use pause::Pause;
 pub use run::RunJournal;
+pub use turn::WriteTurn;
 
 use super::bus::Bus;
 use super::RunEvent;
 use crate::error::{AppError, AppResult};
 use entity::{run_steps, runs};
 use pause::paused_run;
+use publish::{claimed_runs, created_run, end, stop};
 use sea_orm::DatabaseConnection;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -81,26 +85,6 @@ enum Write {
 pub struct Journal {
     tx: mpsc::Sender<Write>,
     turn: WriteTurn,
-}
-
-/// Turns at writing to SQLite, for this instance's steady writers (the journal and the
-/// webhook delivery loop). SQLite has one writer at a time, and a writer that finds the
-/// database locked sleeps in its busy handler and polls: against a journal that commits
-/// back to back it could wait seconds. Taking turns on a fair (first come, first
-/// served) lock instead, each waits for at most the transactions queued before it. On
-/// PostgreSQL writers do not block each other, and nothing is taken.
-#[derive(Clone, Default)]
-pub struct WriteTurn(Arc<tokio::sync::Mutex<()>>);
-
-impl WriteTurn {
-    /// Waits for this writer's turn on `db` (SQLite); held until the guard drops.
-    pub async fn take(&self, db: &DatabaseConnection) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        if sea_orm::ConnectionTrait::get_database_backend(db) == sea_orm::DbBackend::Sqlite {
-            Some(self.0.lock().await)
-        } else {
-            None
-        }
-    }
 }
 
 impl Journal {
@@ -384,41 +368,4 @@ async fn commit(
     for tx in flushes {
         let _ = tx.send(());
     }
-}
-
-/// A run whose log can no longer be written in order: stop its executor (it ends the
-/// run if it still holds the lease) and drop what it writes until then.
-fn stop(bus: &Bus, broken: &mut HashSet<String>, run_id: &str) {
-    if broken.insert(run_id.to_owned()) {
-        bus.cancel(run_id);
-    }
-}
-
-/// After a claim was (or was not) committed: publish the runs' new state, hand them to
-/// the worker (which executes them).
-fn claimed_runs(bus: &Bus, c: Claim, res: AppResult<Vec<runs::Model>>) {
-    if let Ok(runs) = &res {
-        for run in runs {
-            bus.publish_run(run.clone());
-        }
-    }
-    let _ = c.done.send(res);
-}
-
-/// After a new run was (or was not) committed: publish it, tell its creator.
-fn created_run(bus: &Bus, c: Create, res: AppResult<()>) {
-    if res.is_ok() {
-        bus.publish_event(c.event);
-        bus.publish_run(c.run);
-    }
-    let _ = c.done.send(res);
-}
-
-/// After a run's end was (or was not) committed: publish it, tell its executor.
-fn end(bus: &Bus, f: Finish, res: AppResult<bool>) {
-    if let Ok(true) = res {
-        bus.publish_event(f.event);
-        bus.publish_run(f.run);
-    }
-    let _ = f.done.send(res);
 }

@@ -5,6 +5,7 @@ pub mod agent_versions;
 pub mod agents;
 pub mod api_keys;
 pub mod gates;
+pub mod idempotency_keys;
 pub mod instances;
 pub mod organizations;
 pub mod prelude;

@@ -9,6 +9,10 @@ pub struct Model {
     pub id: String,
     pub name: String,
     pub tier: String,
+    /// Overrides the tier's requests per minute for this organisation.
+    pub requests_per_minute: Option<i32>,
+    /// Overrides the tier's burst (requests per second) for this organisation.
+    pub burst_per_second: Option<i32>,
     pub created_at: DateTimeUtc,
 }
 

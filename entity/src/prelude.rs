@@ -3,6 +3,7 @@ pub use super::agent_versions::Entity as AgentVersions;
 pub use super::agents::Entity as Agents;
 pub use super::api_keys::Entity as ApiKeys;
 pub use super::gates::Entity as Gates;
+pub use super::idempotency_keys::Entity as IdempotencyKeys;
 pub use super::instances::Entity as Instances;
 pub use super::organizations::Entity as Organizations;
 pub use super::run_events::Entity as RunEvents;

@@ -10,6 +10,8 @@ mod m20261201_000001_create_gates;
 mod m20261201_000002_create_webhooks;
 mod m20261201_300001_index_webhook_deliveries_claim;
 mod m20261201_300002_drop_webhook_deliveries_due_index;
+mod m20261207_000001_add_organization_rate_limits;
+mod m20261207_000002_create_idempotency_keys;
 
 /// All migrations of OrchStack, in order.
 pub struct Migrator;
@@ -27,6 +29,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_create_webhooks::Migration),
             Box::new(m20261201_300001_index_webhook_deliveries_claim::Migration),
             Box::new(m20261201_300002_drop_webhook_deliveries_due_index::Migration),
+            Box::new(m20261207_000001_add_organization_rate_limits::Migration),
+            Box::new(m20261207_000002_create_idempotency_keys::Migration),
         ]
     }
 }

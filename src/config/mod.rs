@@ -9,9 +9,11 @@ mod check;
 mod example;
 mod gates;
 mod graphql;
+mod idempotency;
 mod load;
 mod outbound;
 pub mod providers;
+mod rate_limits;
 mod renamed;
 mod runs;
 mod server;
@@ -21,9 +23,11 @@ mod webhooks;
 pub use example::example_toml;
 pub use gates::GatesConfig;
 pub use graphql::GraphqlConfig;
+pub use idempotency::IdempotencyConfig;
 pub use load::Loaded;
 pub use outbound::OutboundConfig;
 pub use providers::{default_provider_configs, ProviderConfig};
+pub use rate_limits::{RateLimitsConfig, TierLimit};
 pub use renamed::{Renamed, Unit, RENAMED};
 pub use runs::{Price, RunsConfig, WorkerConfig};
 pub use server::{LogConfig, LogFormat, ShutdownConfig, SqliteSynchronous, StreamsConfig};
@@ -83,6 +87,10 @@ pub struct Config {
     pub gates: GatesConfig,
     /// Outgoing webhooks.
     pub webhooks: WebhooksConfig,
+    /// Per-organisation rate limits.
+    pub rate_limits: RateLimitsConfig,
+    /// Idempotency keys.
+    pub idempotency: IdempotencyConfig,
     /// Model providers by name (the `provider` of `provider/model`); `mock` is always
     /// there. `api_key` defaults to `OPENAI_API_KEY` / `ANTHROPIC_API_KEY`.
     pub providers: BTreeMap<String, ProviderConfig>,
@@ -112,6 +120,8 @@ impl Default for Config {
             templates: TemplatesConfig::default(),
             gates: GatesConfig::default(),
             webhooks: WebhooksConfig::default(),
+            rate_limits: RateLimitsConfig::default(),
+            idempotency: IdempotencyConfig::default(),
             providers: default_provider_configs(),
             log: LogConfig::default(),
         }
@@ -170,6 +180,8 @@ impl Config {
         self.templates.check(c);
         self.gates.check(c);
         self.webhooks.check(c);
+        self.rate_limits.check(c);
+        self.idempotency.check(c);
         for (name, provider) in &self.providers {
             provider.check(name, c);
         }

@@ -20,6 +20,8 @@ pub async fn create(
         id: Set(ids::new_id(ids::ORG)),
         name: Set(name.to_owned()),
         tier: Set(tier.as_str().to_owned()),
+        requests_per_minute: Set(None),
+        burst_per_second: Set(None),
         created_at: Set(crate::clock::now()),
     };
     Ok(org.insert(db).await?)

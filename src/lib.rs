@@ -82,7 +82,7 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
         max_gate_timeout: config.gates.max_timeout,
     };
     let services = service::Services {
-        db: db.clone(),
+        db: db.clone().into(),
         bus: bus.clone(),
         journal,
         config: config.clone(),

@@ -25,7 +25,6 @@ use crate::auth::Principal;
 use crate::config::Config;
 use crate::service::Services;
 use async_graphql::{Context, MergedObject, Schema};
-use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 
 /// Query root.
@@ -97,6 +96,11 @@ pub fn with_caller(
     if let Some(id) = ext.get::<crate::http::request_id::RequestId>() {
         gql = gql.data(id.clone());
     }
+    // A request on a unit of work: its resolvers write through the unit's transaction
+    // (request data comes before the schema's `Services`).
+    if let Some(unit) = crate::service::unit::Unit::of(ext) {
+        gql = gql.data(unit.services());
+    }
     gql
 }
 
@@ -123,7 +127,7 @@ pub(crate) fn agent_loader<'a>(
     ctx.data_unchecked()
 }
 
-/// The database pool.
-pub(crate) fn db<'a>(ctx: &'a Context<'_>) -> &'a DatabaseConnection {
+/// The database (the pool, or the request's unit of work).
+pub(crate) fn db<'a>(ctx: &'a Context<'_>) -> &'a crate::service::Db {
     &services(ctx).db
 }

@@ -15,10 +15,11 @@ use entity::gates::{self, GateStatus};
 use entity::runs::{self, RunStatus};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 /// Gates expired in one sweep, at most (the next sweep takes the rest).
 const SWEEP_BATCH: u64 = 100;
@@ -45,15 +46,25 @@ pub enum Then {
     Cancel,
 }
 
+/// Hands on what must wait for the caller's commit: run at once on the pool, deferred
+/// to the end of a request's unit of work inside one (`Services::after_commit`).
+pub type Defer<'a> = &'a (dyn Fn(Box<dyn FnOnce() + Send>) + Sync);
+
+/// Runs at once: for callers on the pool.
+pub fn now(f: Box<dyn FnOnce() + Send>) {
+    f()
+}
+
 /// Resolves pending gate `id` and, per `then`, requeues or cancels its run, in one
-/// transaction; then publishes the events, the run and the gate. A gate that is not
-/// pending (any more): `gate_not_pending`, nothing written.
+/// transaction; then (through `after`) publishes the events, the run and the gate. A
+/// gate that is not pending (any more): `gate_not_pending`, nothing written.
 pub async fn resolve(
-    db: &DatabaseConnection,
-    bus: &Bus,
+    db: &impl TransactionTrait<Transaction = DatabaseTransaction>,
+    bus: &Arc<Bus>,
     id: &str,
     r: Resolution,
     then: Then,
+    after: Defer<'_>,
 ) -> AppResult<(gates::Model, runs::Model)> {
     let now = crate::clock::now();
     let txn = db.begin().await?;
@@ -122,26 +133,29 @@ pub async fn resolve(
     }
     let deliveries = outbox::record(&txn, &outgoing).await?;
     txn.commit().await?;
-    if deliveries > 0 {
-        bus.notify_deliveries();
-    }
-    for event in events {
-        bus.publish_event(event);
-    }
-    bus.publish_gate(gate.clone());
-    if moved {
-        bus.publish_run(run.clone());
-        if then == Then::Requeue {
-            bus.notify_work();
+    let (bus, published, moved_run) = (bus.clone(), gate.clone(), run.clone());
+    after(Box::new(move || {
+        if deliveries > 0 {
+            bus.notify_deliveries();
         }
-    }
+        for event in events {
+            bus.publish_event(event);
+        }
+        bus.publish_gate(published);
+        if moved {
+            bus.publish_run(moved_run);
+            if then == Then::Requeue {
+                bus.notify_work();
+            }
+        }
+    }));
     Ok((gate, run))
 }
 
 /// Expires the pending gates past their time (also those that expired while no
 /// instance was up); returns how many. Safe on several instances at once: each gate is
 /// resolved by exactly one of them (the others get `gate_not_pending` and skip it).
-pub async fn sweep(db: &DatabaseConnection, bus: &Bus) -> AppResult<usize> {
+pub async fn sweep(db: &DatabaseConnection, bus: &Arc<Bus>) -> AppResult<usize> {
     let due: Vec<String> = gates::Entity::find()
         .select_only()
         .column(gates::Column::Id)
@@ -160,7 +174,7 @@ pub async fn sweep(db: &DatabaseConnection, bus: &Bus) -> AppResult<usize> {
             comment: None,
             arguments: None,
         };
-        match resolve(db, bus, &id, expire, Then::Requeue).await {
+        match resolve(db, bus, &id, expire, Then::Requeue, &now).await {
             Ok(_) => expired += 1,
             Err(AppError::GateNotPending(_)) => {}
             Err(err) => return Err(err),

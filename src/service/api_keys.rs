@@ -128,7 +128,8 @@ pub async fn list(
 /// key changes nothing in the database.
 pub async fn revoke(s: &super::Services, p: &Principal, id: &str) -> AppResult<Model> {
     let key = mark_revoked(&s.db, p, id).await?;
-    s.bus.revoke_key(&key.id);
+    let (bus, key_id) = (s.bus.clone(), key.id.clone());
+    s.after_commit(Box::new(move || bus.revoke_key(&key_id)));
     Ok(key)
 }
 

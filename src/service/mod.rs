@@ -6,17 +6,19 @@
 
 pub mod agents;
 pub mod api_keys;
+mod db;
 pub mod gates;
 pub mod orgs;
 pub mod pagination;
 pub mod runs;
+pub mod unit;
 pub mod webhooks;
 
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::events::bus::Bus;
 use crate::events::journal::Journal;
-use sea_orm::DatabaseConnection;
+pub use db::Db;
 use std::sync::Arc;
 
 /// What the service layer works with, in one value: every front end (GraphQL, REST
@@ -24,8 +26,8 @@ use std::sync::Arc;
 /// the service functions, and nothing else. Cheap to clone.
 #[derive(Clone)]
 pub struct Services {
-    /// The database pool.
-    pub db: DatabaseConnection,
+    /// The database: the pool, or the request's unit of work.
+    pub db: Db,
     /// Live events between instances, the API and the workers.
     pub bus: Arc<Bus>,
     /// The group-committing writer of runs and their events.
@@ -36,4 +38,17 @@ pub struct Services {
     pub auth: Authenticator,
     /// What checking an agent needs from the configuration.
     pub agent_rules: agents::AgentRules,
+}
+
+impl Services {
+    /// Runs `f` once this request's changes are committed: at once outside a unit of
+    /// work, when the outermost unit commits inside one (and never if it rolls back).
+    /// Bus publishes, worker wake-ups and cache evictions go through here, so nobody
+    /// hears of a change that is not visible yet, or that never happened.
+    pub fn after_commit(&self, f: Box<dyn FnOnce() + Send>) {
+        match self.db.unit() {
+            Some(t) => t.after_commit(f),
+            None => f(),
+        }
+    }
 }

@@ -10,8 +10,8 @@ use crate::ids;
 use chrono::{DateTime, Utc};
 use entity::agents::{self, Column, Entity, Model};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    TransactionTrait,
 };
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -173,7 +173,7 @@ fn live(p: &Principal) -> sea_orm::Select<Entity> {
 
 /// Creates an agent (version 1), within the plan's agent limit.
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &(impl ConnectionTrait + TransactionTrait<Transaction = sea_orm::DatabaseTransaction>),
     p: &Principal,
     rules: &AgentRules,
     new: NewAgent,
@@ -272,7 +272,7 @@ pub async fn list(
 /// Applies a patch. Only named fields change; a real change bumps the version and
 /// stores it; a patch that changes nothing stores nothing.
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &(impl ConnectionTrait + TransactionTrait<Transaction = sea_orm::DatabaseTransaction>),
     p: &Principal,
     rules: &AgentRules,
     id: &str,

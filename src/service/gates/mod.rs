@@ -162,7 +162,10 @@ pub async fn approve(
         comment,
         arguments,
     };
-    Ok(resolve(&s.db, &s.bus, &gate.id, r, Then::Requeue).await?.0)
+    let after = |f| s.after_commit(f);
+    Ok(resolve(&s.db, &s.bus, &gate.id, r, Then::Requeue, &after)
+        .await?
+        .0)
 }
 
 /// Rejects a pending gate: its run is queued again and the model is told a person
@@ -185,7 +188,10 @@ pub async fn reject(
         comment,
         arguments: None,
     };
-    Ok(resolve(&s.db, &s.bus, &gate.id, r, Then::Requeue).await?.0)
+    let after = |f| s.after_commit(f);
+    Ok(resolve(&s.db, &s.bus, &gate.id, r, Then::Requeue, &after)
+        .await?
+        .0)
 }
 
 /// The caller's organisation's gates as they open and close (matching `filter`).

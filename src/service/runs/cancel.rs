@@ -4,7 +4,6 @@
 use super::find;
 use crate::auth::{Principal, Scope};
 use crate::error::{AppError, AppResult};
-use crate::events::bus::Bus;
 use crate::events::log::RunLog;
 use crate::events::reader::EndWatch;
 use crate::events::EventKind;
@@ -15,7 +14,7 @@ use crate::webhooks::{payload, EventType};
 use entity::gates::GateStatus;
 use entity::runs::{Column, Entity, Model, RunStatus};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde_json::json;
 
 /// Cancels a run: a queued run ends at once; a running one is told to stop (its
@@ -25,7 +24,12 @@ use serde_json::json;
 /// run is a `conflict`.
 pub async fn cancel(s: &Services, p: &Principal, id: &str) -> AppResult<Model> {
     let (db, bus) = (&s.db, &s.bus);
-    let wait = s.config.runs.cancel_wait;
+    // Waiting for the executor inside a unit of work would hold its transaction (and on
+    // SQLite the write lock the executor needs) open: a cancel there answers at once.
+    let wait = match db.unit() {
+        Some(_) => std::time::Duration::ZERO,
+        None => s.config.runs.cancel_wait,
+    };
     p.require(Scope::RunsWrite)?;
     let run = find(db, p, id).await?;
     if !run.status.is_active() {
@@ -36,24 +40,21 @@ pub async fn cancel(s: &Services, p: &Principal, id: &str) -> AppResult<Model> {
     }
     // Watching before the cancel is requested: the end cannot slip by unseen.
     let watch = (!wait.is_zero()).then(|| EndWatch::new(bus, id));
-    request_cancel(db, bus, run).await?;
+    request_cancel(s, run).await?;
     let now = find(db, p, id).await?;
     match watch {
         Some(watch) if now.status.is_active() => {
             // After `wait` the run is answered as it is then.
-            let _ = tokio::time::timeout(wait, watch.ended(db, bus)).await;
+            let _ = tokio::time::timeout(wait, watch.ended(db.pool(), bus)).await;
             find(db, p, id).await
         }
         _ => Ok(now),
     }
 }
 
-pub(super) async fn request_cancel(
-    db: &DatabaseConnection,
-    bus: &Bus,
-    run: Model,
-) -> AppResult<()> {
-    if run.status == RunStatus::WaitingForApproval && cancel_waiting(db, bus, &run).await? {
+pub(super) async fn request_cancel(s: &Services, run: Model) -> AppResult<()> {
+    let (db, bus) = (&s.db, &s.bus);
+    if run.status == RunStatus::WaitingForApproval && cancel_waiting(s, &run).await? {
         return Ok(());
     }
     let now = crate::clock::now();
@@ -93,11 +94,14 @@ pub(super) async fn request_cancel(
         )
         .await?;
         txn.commit().await?;
-        bus.publish_event(event);
-        bus.publish_run(ended);
-        if deliveries > 0 {
-            bus.notify_deliveries();
-        }
+        let bus = bus.clone();
+        s.after_commit(Box::new(move || {
+            bus.publish_event(event);
+            bus.publish_run(ended);
+            if deliveries > 0 {
+                bus.notify_deliveries();
+            }
+        }));
         return Ok(());
     }
     txn.rollback().await?;
@@ -106,12 +110,13 @@ pub(super) async fn request_cancel(
         .filter(Column::Id.eq(&run.id))
         .exec(db)
         .await?;
-    bus.cancel(&run.id);
+    let (bus2, id) = (bus.clone(), run.id.clone());
+    s.after_commit(Box::new(move || bus2.cancel(&id)));
     // A run that paused at a gate just before the cancel was asked for has no executor
     // any more to hear it: end it here.
     if let Some(now) = Entity::find_by_id(run.id.clone()).one(db).await? {
         if now.status == RunStatus::WaitingForApproval {
-            cancel_waiting(db, bus, &now).await?;
+            cancel_waiting(s, &now).await?;
         }
     }
     Ok(())
@@ -120,7 +125,8 @@ pub(super) async fn request_cancel(
 /// Ends a run that waits at a gate: the gate expires (`gate.resolved`) and the run is
 /// `cancelled` (`run.cancelled`), in one transaction. False if its gate was resolved
 /// meanwhile (the run is queued again; the caller cancels it as such).
-async fn cancel_waiting(db: &DatabaseConnection, bus: &Bus, run: &Model) -> AppResult<bool> {
+async fn cancel_waiting(s: &Services, run: &Model) -> AppResult<bool> {
+    let db = &s.db;
     let gate = entity::gates::Entity::find()
         .filter(entity::gates::Column::RunId.eq(&run.id))
         .filter(entity::gates::Column::Status.eq(GateStatus::Pending))
@@ -135,7 +141,8 @@ async fn cancel_waiting(db: &DatabaseConnection, bus: &Bus, run: &Model) -> AppR
         comment: Some("the run was cancelled".into()),
         arguments: None,
     };
-    match gates::resolve(db, bus, &gate.id, expire, Then::Cancel).await {
+    let after = |f| s.after_commit(f);
+    match gates::resolve(db, &s.bus, &gate.id, expire, Then::Cancel, &after).await {
         Ok(_) => Ok(true),
         Err(AppError::GateNotPending(_)) => Ok(false),
         Err(err) => Err(err),

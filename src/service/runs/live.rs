@@ -20,7 +20,7 @@ pub async fn events(
 ) -> AppResult<impl Stream<Item = Result<Arc<RunEvent>, AppError>>> {
     let run = get(&s.db, p, run_id).await?;
     Ok(reader::follow(
-        s.db.clone(),
+        s.db.pool().clone(),
         s.bus.clone(),
         run.id,
         after.max(0),

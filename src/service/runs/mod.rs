@@ -13,8 +13,6 @@ pub use trigger::{trigger, Wait};
 use super::pagination::{self, Page, PageArgs, Sort};
 use crate::auth::{Principal, Scope};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::events::bus::Bus;
-use crate::events::journal::Journal;
 use crate::events::log::RunLog;
 use crate::events::EventKind;
 use crate::ids;
@@ -23,8 +21,8 @@ use entity::run_steps;
 use entity::runs::{self, Column, Entity, Model, RunStatus};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait, TryIntoModel,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait, TryIntoModel,
 };
 use serde_json::{json, Value};
 
@@ -166,13 +164,12 @@ pub fn authorize_streamed(p: &Principal) -> AppResult<()> {
 
 /// Queues a run of an agent (event `run.created`) and wakes a worker.
 pub async fn create(
-    db: &DatabaseConnection,
-    bus: &Bus,
-    journal: &Journal,
+    s: &super::Services,
     p: &Principal,
     agent_id: &str,
     req: RunRequest,
 ) -> AppResult<Model> {
+    let (db, bus, journal) = (&s.db, &s.bus, &s.journal);
     p.require(Scope::RunsWrite)?;
     validate(&req)?;
     let agent = super::agents::find(db, p, agent_id).await?;
@@ -180,7 +177,7 @@ pub async fn create(
     let key = session_key(&agent.id, &id, &req);
     if req.multitask == Multitask::Interrupt {
         for busy in in_session(p, &key).all(db).await? {
-            request_cancel(db, bus, busy).await?;
+            request_cancel(s, busy).await?;
         }
     }
     let reject = req.multitask == Multitask::Reject;
@@ -212,7 +209,7 @@ pub async fn create(
         completed_at: Set(None),
         duration_ms: Set(None),
     };
-    if !reject {
+    if !reject && db.unit().is_none() {
         // Group-committed with other runs' writes (see events::journal); only `reject`
         // needs its own transaction, to check the conversation atomically.
         let run = run.try_into_model()?;
@@ -221,17 +218,26 @@ pub async fn create(
         journal.create(run.clone(), event).await?;
         return Ok(run);
     }
+    // Inside a unit of work the run row is part of the request's transaction (it is
+    // queued when that commits), so it cannot go through the journal's own transaction.
     let txn = db.begin().await?;
-    // Triggers in one organisation queue here, so `reject` sees every earlier run.
-    super::orgs::lock_for_update(&txn, &p.org_id).await?;
+    if reject {
+        // Triggers in one organisation queue here, so `reject` sees every earlier run.
+        super::orgs::lock_for_update(&txn, &p.org_id).await?;
+    }
     let run = run.insert(&txn).await?;
     // Checked after the insert, inside the transaction: two triggers at once cannot both
     // see an idle conversation.
-    if let Some(busy) = in_session(p, &run.session_key)
-        .filter(Column::Id.ne(&run.id))
-        .one(&txn)
-        .await?
-    {
+    let busy = match reject {
+        true => {
+            in_session(p, &run.session_key)
+                .filter(Column::Id.ne(&run.id))
+                .one(&txn)
+                .await?
+        }
+        false => None,
+    };
+    if let Some(busy) = busy {
         txn.rollback().await?;
         return Err(AppError::Conflict(format!(
             "the conversation already has run {} ({}); retry later or use multitask `enqueue` or `interrupt`",
@@ -243,9 +249,12 @@ pub async fn create(
         .store(&txn, EventKind::RunCreated, created_data(&run))
         .await?;
     txn.commit().await?;
-    bus.publish_event(event);
-    bus.publish_run(run.clone());
-    bus.notify_work();
+    let (bus, published) = (bus.clone(), run.clone());
+    s.after_commit(Box::new(move || {
+        bus.publish_event(event);
+        bus.publish_run(published);
+        bus.notify_work();
+    }));
     Ok(run)
 }
 

@@ -6,7 +6,8 @@ use crate::auth::Principal;
 use crate::error::AppResult;
 use crate::events::reader::EndWatch;
 use crate::service::Services;
-use entity::runs::Model;
+use entity::runs::{Column, Entity, Model};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 /// Whether a trigger waits for the run to end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -21,6 +22,12 @@ pub enum Wait {
 }
 
 /// Queues a run of `agent_id` and, with [`Wait::Sync`], waits (bounded) for its end.
+///
+/// Inside a unit of work the run is queued when the unit commits: a unit that may
+/// commit early (a single request's) does so before waiting; one that may not (an atomic
+/// batch) answers with the queued run at once. The first run of a unit gets the id the
+/// unit reserved for it, so a retry of a request whose answer was lost finds the run it
+/// made instead of making another.
 pub async fn trigger(
     s: &Services,
     p: &Principal,
@@ -28,8 +35,32 @@ pub async fn trigger(
     mut req: RunRequest,
     wait: Wait,
 ) -> AppResult<Model> {
+    let unit = s.db.unit().cloned();
+    let reserved = match (&req.id, &unit) {
+        (None, Some(unit)) => unit.take_run_id(),
+        _ => None,
+    };
+    let existing = match &reserved {
+        Some(id) => {
+            Entity::find_by_id(id.clone())
+                .filter(Column::OrgId.eq(&p.org_id))
+                .one(s.db.pool())
+                .await?
+        }
+        None => None,
+    };
+    req.id = req.id.or(reserved);
+    let mut wait = wait;
+    if let Some(unit) = &unit {
+        if wait == Wait::Sync && !crate::service::unit::flush(unit).await? {
+            wait = Wait::Async;
+        }
+    }
     if wait == Wait::Async {
-        return create(&s.db, &s.bus, &s.journal, p, agent_id, req).await;
+        return match existing {
+            Some(run) => Ok(run),
+            None => create(s, p, agent_id, req).await,
+        };
     }
     // Watched before it exists, so an end that comes at once is not missed.
     let id = req
@@ -37,10 +68,14 @@ pub async fn trigger(
         .get_or_insert_with(|| crate::ids::new_id(crate::ids::RUN))
         .clone();
     let watch = EndWatch::new(&s.bus, &id);
-    let run = create(&s.db, &s.bus, &s.journal, p, agent_id, req).await?;
+    let run = match existing {
+        Some(run) => run,
+        None => create(s, p, agent_id, req).await?,
+    };
     let limit = s.config.runs.wait_timeout;
     // After the limit the answer is the run as it is then; a run that waits at a gate
     // is answered at once (`waiting_for_approval`, with its gate).
-    let _ = tokio::time::timeout(limit, watch.settled(&s.db, &s.bus)).await;
-    find(&s.db, p, &run.id).await
+    let db = s.db.pool();
+    let _ = tokio::time::timeout(limit, watch.settled(db, &s.bus)).await;
+    find(db, p, &run.id).await
 }

@@ -128,7 +128,8 @@ fn outbound(s: &Services) -> &crate::outbound::Outbound {
 /// Wakes the delivery workers of every instance after a commit that made deliveries due
 /// (otherwise they would find them at their next poll, `webhooks.poll_interval`).
 pub(crate) fn wake_deliveries(s: &Services) {
-    s.bus.notify_deliveries();
+    let bus = s.bus.clone();
+    s.after_commit(Box::new(move || bus.notify_deliveries()));
 }
 
 fn of_org(p: &Principal) -> sea_orm::Select<Entity> {

@@ -89,7 +89,7 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
         auth: auth.clone(),
         agent_rules,
     };
-    let schema = graphql::build_schema(&config, services);
+    let schema = graphql::build_schema(&config, services.clone());
     let rest = Arc::new(rest::RestApi::new(&schema)?);
     let state = AppState {
         db,
@@ -101,6 +101,7 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
         bus,
         executor,
         streams,
+        services,
         instance_id,
     };
     Ok(Built {
@@ -116,7 +117,11 @@ pub fn router(state: AppState) -> axum::Router {
     use axum::middleware::from_fn_with_state;
     use axum::routing::{get, post};
     use http::auth::{require_principal, Gate};
+    use http::idempotency::{guard, Api, Idempotency};
     let gate = Gate::new(state.auth.clone());
+    let problem: http::auth::Refusal = |_, err| axum::response::IntoResponse::into_response(err);
+    let keys = |api, refuse| Idempotency::new(state.services.clone(), api, refuse);
+    // Layers run outside in: auth, then idempotency (keys are per organisation).
     let graphql = axum::Router::new()
         .route(
             "/graphql",
@@ -124,10 +129,16 @@ pub fn router(state: AppState) -> axum::Router {
         )
         .route("/graphql/stream", post(graphql::sse::handler))
         .route_layer(from_fn_with_state(
+            keys(Api::Graphql, graphql::http::refuse),
+            guard,
+        ))
+        .route_layer(from_fn_with_state(
             gate.clone().refusing_with(graphql::http::refuse),
             require_principal,
         ));
-    let rest = rest::routes(&state.rest).route_layer(from_fn_with_state(gate, require_principal));
+    let rest = rest::routes(&state.rest)
+        .route_layer(from_fn_with_state(keys(Api::Rest, problem), guard))
+        .route_layer(from_fn_with_state(gate, require_principal));
     let routes = axum::Router::new()
         .merge(graphql)
         .merge(rest)

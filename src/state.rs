@@ -31,6 +31,8 @@ pub struct AppState {
     pub executor: crate::runtime::executor::Executor,
     /// Open streams: caps per key and organisation, revocation and shutdown.
     pub streams: crate::http::streams::Streams,
+    /// The service layer's handles (what the idempotency layer runs requests on).
+    pub services: crate::service::Services,
     /// This instance's id (the owner of its leases).
     pub instance_id: String,
 }

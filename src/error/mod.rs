@@ -60,6 +60,12 @@ pub enum AppError {
     /// The organisation's plan does not allow this.
     #[error("{0}")]
     PlanLimitExceeded(String),
+    /// An `Idempotency-Key` whose first request is still in flight.
+    #[error("{0}")]
+    IdempotencyKeyInUse(String),
+    /// An `Idempotency-Key` sent again with a different request.
+    #[error("{0}")]
+    IdempotencyKeyReused(String),
     /// Too many requests; retry after the given number of seconds.
     #[error("rate limit exceeded; retry in {0} s")]
     RateLimited(u64),
@@ -127,6 +133,8 @@ impl AppError {
             Self::Conflict(_) => Code::Conflict,
             Self::GateNotPending(_) => Code::GateNotPending,
             Self::PlanLimitExceeded(_) => Code::PlanLimitExceeded,
+            Self::IdempotencyKeyInUse(_) => Code::IdempotencyKeyInUse,
+            Self::IdempotencyKeyReused(_) => Code::IdempotencyKeyReused,
             Self::RateLimited(_) => Code::RateLimited,
             Self::TooManyStreams(_) => Code::TooManyStreams,
             Self::Unavailable(_) => Code::Unavailable,
@@ -219,6 +227,8 @@ mod tests {
             AppError::NotFound(String::new()),
             AppError::Conflict(String::new()),
             AppError::PlanLimitExceeded(String::new()),
+            AppError::IdempotencyKeyInUse(String::new()),
+            AppError::IdempotencyKeyReused(String::new()),
             AppError::RateLimited(1),
             AppError::TooManyStreams(String::new()),
             AppError::Unavailable(String::new()),

@@ -23,6 +23,7 @@ mod hardening_storage;
 mod hardening_streams;
 mod hardening_templates;
 mod hardening_validation;
+mod idempotency;
 mod liveness;
 mod module_order;
 mod openapi_contract;

@@ -9,7 +9,7 @@ use crate::error::{AppError, AppResult};
 use crate::ids;
 use entity::idempotency_keys::{ActiveModel, Column, Entity, KeyState, Model};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -245,51 +245,6 @@ pub async fn release(db: &impl ConnectionTrait, lock: &Lock) -> AppResult<()> {
         .exec(db)
         .await?;
     Ok(())
-}
-
-/// Deletes keys past their time, oldest first, at most `limit`; returns how many. On
-/// PostgreSQL one instance at a time prunes (a transaction-scoped advisory lock that the
-/// others skip rather than wait for); SQLite has one writer anyway.
-pub async fn prune(db: &sea_orm::DatabaseConnection, limit: u64) -> AppResult<u64> {
-    use sea_orm::{QueryOrder, QuerySelect, TransactionTrait};
-    let txn = db.begin().await?;
-    if txn.get_database_backend() == DbBackend::Postgres {
-        let row = txn
-            .query_one_raw(sea_orm::Statement::from_string(
-                DbBackend::Postgres,
-                "SELECT pg_try_advisory_xact_lock(7310001) AS held",
-            ))
-            .await?;
-        let held: bool = match row {
-            Some(row) => row.try_get("", "held")?,
-            None => false,
-        };
-        if !held {
-            txn.rollback().await?;
-            return Ok(0);
-        }
-    }
-    let ids: Vec<String> = Entity::find()
-        .select_only()
-        .column(Column::Id)
-        .filter(Column::ExpiresAt.lte(crate::clock::now()))
-        .order_by_asc(Column::ExpiresAt)
-        .limit(limit)
-        .into_tuple()
-        .all(&txn)
-        .await?;
-    let deleted = match ids.is_empty() {
-        true => 0,
-        false => {
-            Entity::delete_many()
-                .filter(Column::Id.is_in(ids))
-                .exec(&txn)
-                .await?
-                .rows_affected
-        }
-    };
-    txn.commit().await?;
-    Ok(deleted)
 }
 
 fn chrono_of(d: std::time::Duration) -> chrono::Duration {

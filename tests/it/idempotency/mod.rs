@@ -249,3 +249,42 @@ async fn a_key_on_a_graphql_mutation_replays_and_queries_ignore_it() {
     let (_, replayed, _) = keyed(&api, Method::POST, "/graphql", "g-1", Some(query)).await;
     assert_eq!(replayed, None, "a query is not keyed");
 }
+
+#[tokio::test]
+async fn keys_expire_after_their_ttl_and_the_sweep_prunes_them() {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let s = TestServer::start_with(|c| {
+        c.idempotency.ttl = std::time::Duration::from_secs(1);
+        c.idempotency.sweep_interval = std::time::Duration::from_millis(50);
+    })
+    .await;
+    let api = s.api();
+    let (status, _, _) = keyed(
+        &api,
+        Method::POST,
+        "/v1/agents",
+        "old",
+        Some(agent_body("A")),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let rows = || entity::idempotency_keys::Entity::find().count(&s.state.db);
+    assert_eq!(rows().await.unwrap(), 1);
+    let mut waited = 0;
+    while rows().await.unwrap() > 0 {
+        waited += 1;
+        assert!(waited < 100, "the sweep never pruned the expired key");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // An expired key is free again: the same request now does the work again.
+    let (status, replayed, _) = keyed(
+        &api,
+        Method::POST,
+        "/v1/agents",
+        "old",
+        Some(agent_body("A")),
+    )
+    .await;
+    assert_eq!((status, replayed), (201, None));
+    assert_eq!(agent_count(&api).await, 2);
+}

@@ -23,6 +23,28 @@ async fn the_403_names_the_limit_tier_and_resource_on_rest_and_graphql() {
         "{body}"
     );
 
+    // Every member is one the OpenAPI `Problem` schema documents, with its type.
+    let doc: serde_json::Value =
+        serde_json::from_str(&orchstack::rest::openapi_document().unwrap()).unwrap();
+    let documented = &doc["components"]["schemas"]["Problem"]["properties"];
+    for (name, value) in body.as_object().unwrap() {
+        let ty = documented[name]["type"].clone();
+        let matches = match ty.as_str() {
+            Some("integer") => value.is_u64(),
+            Some("string") => value.is_string(),
+            _ => ty.as_array().is_some(), // `request_id`: string or null
+        };
+        assert!(matches, "`{name}` ({value}) is not documented as {ty}");
+    }
+    for name in ["limit", "tier", "resource"] {
+        let allowed = &documented[name]["enum"];
+        assert!(
+            allowed.is_null() || allowed.as_array().unwrap().contains(&body[name]),
+            "{name} = {} not in {allowed}",
+            body[name]
+        );
+    }
+
     let gql = api
         .gql(
             CREATE,

@@ -1,4 +1,5 @@
-//! Organisations and their plan tiers (operator actions: the CLI and bootstrap).
+//! Organisations and their plan tiers: the operator's actions (CLI, bootstrap) and the
+//! stored tier that the agent cap reads.
 
 pub use crate::auth::Tier;
 use crate::error::{AppError, AppResult, FieldError};

@@ -84,7 +84,7 @@ fn meaning(code: &str) -> &'static str {
         "unauthenticated" => "no credentials, or unknown, expired or revoked ones",
         "insufficient_scope" => "the credentials lack the scope the operation needs",
         "forbidden" => "the caller may not do this at all",
-        "plan_limit_exceeded" => "the organisation's plan does not allow more",
+        "plan_limit_exceeded" => "the organisation's plan does not allow more; `limit`, `tier` and `resource` say which limit",
         "not_found" => "no such resource in the caller's organisation",
         "conflict" => "the request conflicts with the resource's current state",
         "validation_failed" => "the body breaks a rule; `errors` points at each problem",
@@ -157,7 +157,7 @@ pub fn method_not_allowed() -> (String, Value) {
 pub fn problem_schema() -> Value {
     json!({
         "type": "object",
-        "description": "An RFC 9457 problem document: every REST error. GraphQL reports the same `code` (upper case) in `extensions.code`.",
+        "description": "An RFC 9457 problem document: every REST error. GraphQL reports the same `code` (upper case) in `extensions.code`, and the same extension members (`limit`, `tier`, `resource`) in `extensions`.",
         "properties": {
             "type": { "type": "string", "description": "Always `about:blank`: `code` says what happened." },
             "title": { "type": "string", "description": "The HTTP status's reason phrase." },
@@ -177,6 +177,9 @@ pub fn problem_schema() -> Value {
                     "required": ["pointer", "detail"],
                 },
             },
+            "limit": { "type": "integer", "minimum": 0, "description": "With `plan_limit_exceeded`: how many `resource` the `tier` allows." },
+            "tier": { "type": "string", "enum": ["free", "pro", "enterprise"], "description": "With `plan_limit_exceeded`: the organisation's plan tier." },
+            "resource": { "type": "string", "enum": ["agents"], "description": "With `plan_limit_exceeded`: what the limit counts." },
         },
         "required": ["type", "title", "status", "detail", "code", "request_id"],
     })

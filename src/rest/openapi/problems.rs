@@ -72,8 +72,18 @@ pub fn codes(route: &CompiledRoute) -> BTreeMap<u16, Vec<&'static str>> {
     for (_, rule) in RULES.iter().filter(|(op, _)| *op == route.def.operation) {
         rule.iter().copied().for_each(&mut add);
     }
+    if is_write(route) {
+        // `Idempotency-Key` (http::idempotency): malformed (400), in flight, reused.
+        add("idempotency_key_in_use");
+        add("idempotency_key_reused");
+    }
     add("internal");
     out
+}
+
+/// Whether `route` reads `Idempotency-Key` (POST, PATCH and DELETE do).
+pub fn is_write(route: &CompiledRoute) -> bool {
+    matches!(route.def.method, "POST" | "PATCH" | "DELETE")
 }
 
 /// What each code means, for the responses' descriptions.
@@ -92,6 +102,8 @@ fn meaning(code: &str) -> &'static str {
         "unsupported_media_type" => "the body is not sent as application/json",
         "too_many_streams" => "the key or organisation already holds as many open streams as it may",
         "unavailable" => "the server cannot serve this now (shutting down, or its storage is out of reach); retry shortly",
+        "idempotency_key_in_use" => "the first request with this `Idempotency-Key` is still in flight; retry shortly for its answer",
+        "idempotency_key_reused" => "this `Idempotency-Key` was used for a different request (method, route or body)",
         "method_not_allowed" => "the path exists, but not for this method; `Allow` lists its methods",
         _ => "an unexpected error, logged under the request id",
     }
@@ -192,6 +204,10 @@ pub fn headers() -> Value {
             "description": "The request's id: the client's own `X-Request-Id` when it sent a usable one, else a fresh `req_...`. Every answer carries it.",
             "schema": { "type": "string" },
         },
+        "Idempotent-Replayed": {
+            "description": "`true` on an answer replayed for a repeated `Idempotency-Key` (the work was not done again).",
+            "schema": { "type": "string", "enum": ["true"] },
+        },
         "WWW-Authenticate": {
             "description": "The Bearer challenge (RFC 6750), with `error=\"invalid_token\"` or `error=\"insufficient_scope\"` when that is the reason.",
             "schema": { "type": "string" },
@@ -207,6 +223,12 @@ pub fn parameters() -> Value {
             "in": "header",
             "description": "An id for this request (1 to 128 visible ASCII characters), echoed in `X-Request-Id` and in problem documents; a fresh one replaces a missing or unusable one.",
             "schema": { "type": "string" },
+        },
+        "Idempotency-Key": {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "description": "1 to 255 printable ASCII characters. Repeating a request with the same key (per organisation, for 24 h) replays its first answer with `Idempotent-Replayed: true` instead of doing the work again; the same key with a different request is `idempotency_key_reused` (422), and while the first is in flight `idempotency_key_in_use` (409). Answers that failed are not kept.",
+            "schema": { "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7E]+$" },
         },
         "Last-Event-ID": {
             "name": "Last-Event-ID",

@@ -14,6 +14,7 @@ pub mod http;
 pub mod ids;
 pub mod jobs;
 pub mod outbound;
+pub mod ratelimit;
 pub mod rest;
 pub mod runtime;
 pub mod service;
@@ -49,6 +50,8 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
     let generated_key = db::bootstrap(&db, &config).await?;
     let config = Arc::new(config);
     let auth = auth::Authenticator::new(db.clone(), config.auth_cache_ttl);
+    let limiter = ratelimit::Limiter::new(&config.rate_limits, config.redis_url.as_deref())?;
+    let rate_limits = http::rate_limit::RateLimits::new(limiter, &config.rate_limits);
     let bus = Arc::new(events::bus::Bus::default());
     let streams = http::streams::Streams::new(&config.streams, auth.clone());
     {
@@ -101,6 +104,7 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
         bus,
         executor,
         streams,
+        rate_limits,
         instance_id,
     };
     Ok(Built {
@@ -116,22 +120,33 @@ pub fn router(state: AppState) -> axum::Router {
     use axum::middleware::from_fn_with_state;
     use axum::routing::{get, post};
     use http::auth::{require_principal, Gate};
+    use http::rate_limit::RateGate;
     let gate = Gate::new(state.auth.clone());
+    let rate = RateGate::new(state.rate_limits.clone());
+    // Each group: the rate limit inside the auth layer (it charges the principal's
+    // organisation), both refusing in the shape the group's clients read.
     let graphql = axum::Router::new()
         .route(
             "/graphql",
             get(graphql::http::get).post(graphql::http::post),
         )
-        .route("/graphql/stream", post(graphql::sse::handler))
+        .route("/graphql/stream", post(graphql::sse::handler));
+    let graphql = rate
+        .clone()
+        .refusing_with(graphql::http::refuse)
+        .pricing_documents()
+        .guard(graphql)
         .route_layer(from_fn_with_state(
             gate.clone().refusing_with(graphql::http::refuse),
             require_principal,
         ));
-    let rest = rest::routes(&state.rest).route_layer(from_fn_with_state(gate, require_principal));
+    let rest = rate
+        .guard(rest::routes(&state.rest))
+        .route_layer(from_fn_with_state(gate, require_principal));
     let routes = axum::Router::new()
         .merge(graphql)
         .merge(rest)
-        // Authenticated in `connection_init`, not by header.
+        // Authenticated in `connection_init`, not by header; rate-limited per message.
         .route("/graphql/ws", get(graphql::ws::handler))
         .route("/healthz", get(http::health::healthz))
         .route("/readyz", get(http::health::readyz))

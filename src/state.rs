@@ -31,6 +31,8 @@ pub struct AppState {
     pub executor: crate::runtime::executor::Executor,
     /// Open streams: caps per key and organisation, revocation and shutdown.
     pub streams: crate::http::streams::Streams,
+    /// Per-organisation rate limits (the layer's, and the WebSocket transport's).
+    pub rate_limits: crate::http::rate_limit::RateLimits,
     /// This instance's id (the owner of its leases).
     pub instance_id: String,
 }
@@ -45,6 +47,7 @@ impl FromRef<AppState> for GraphqlState {
             auth: state.auth.clone(),
             streams: state.streams.clone(),
             config: state.config.clone(),
+            rate_limits: state.rate_limits.clone(),
         }
     }
 }

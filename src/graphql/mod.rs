@@ -85,8 +85,9 @@ pub fn sdl() -> String {
     schema_builder(&Config::default()).finish().sdl()
 }
 
-/// Hands the HTTP request's caller and request id to a GraphQL request, so resolvers see
-/// the same principal whichever transport (GraphQL or REST) brought the request.
+/// Hands the HTTP request's caller, request id and rate-limit meter to a GraphQL request,
+/// so resolvers see the same principal whichever transport (GraphQL or REST) brought the
+/// request.
 pub fn with_caller(
     mut gql: async_graphql::Request,
     ext: &::http::Extensions,
@@ -96,6 +97,11 @@ pub fn with_caller(
     }
     if let Some(id) = ext.get::<crate::http::request_id::RequestId>() {
         gql = gql.data(id.clone());
+    }
+    // The request's account with the rate limit: the document's cost is charged to it
+    // once measured (`limits`).
+    if let Some(meter) = ext.get::<crate::http::rate_limit::Meter>() {
+        gql = gql.data(meter.clone());
     }
     gql
 }

@@ -6,6 +6,7 @@ pub mod body;
 pub mod fallback;
 pub mod health;
 pub mod problem;
+pub mod rate_limit;
 pub mod request_id;
 pub mod streams;
 

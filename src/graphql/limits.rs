@@ -86,7 +86,13 @@ impl Extension for LimitsExtension {
         match verdict {
             Some(Err(refusal)) => return Err(refused(refusal)),
             Some(Ok(cost)) => {
-                if let Some(meter) = ctx.data_opt::<Meter>() {
+                // The request's own data: it reaches the context only after this step.
+                let meter = request
+                    .data
+                    .get(&std::any::TypeId::of::<Meter>())
+                    .and_then(|d| d.downcast_ref::<Meter>())
+                    .cloned();
+                if let Some(meter) = meter {
                     meter.charge_document(cost).await.map_err(from_app)?;
                 }
             }

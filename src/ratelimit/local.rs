@@ -39,10 +39,12 @@ impl Local {
             }
             Ok(Err(not_until)) => {
                 let wait = not_until.wait_time_from(limiter.clock().now());
+                // What fits now: `cost` fits after `wait`, one more every interval.
+                let fits = (interval * cost).saturating_sub(wait).as_nanos() / interval.as_nanos();
                 Decision {
                     allowed: false,
                     quota,
-                    remaining: 0,
+                    remaining: u32::try_from(fits).unwrap_or(0),
                     // The budget is full `burst - cost` intervals after `cost` fits again.
                     reset: wait + interval * quota.burst.saturating_sub(cost),
                     retry_after: wait,

@@ -27,6 +27,7 @@ mod liveness;
 mod module_order;
 mod openapi_contract;
 mod pagination;
+mod rate_limits;
 mod rest_graphql_parity;
 mod run_queue;
 mod runs;

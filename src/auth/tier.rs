@@ -8,11 +8,11 @@ use crate::error::{AppError, AppResult};
 /// A plan tier; it sets rate limits and how many agents an organisation may have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tier {
-    /// 100 requests/min (bursts of 20), 3 agents.
+    /// 100 requests/min in bursts of 20 (by default; `rate_limits.free`), 3 agents.
     Free,
-    /// 1,000 requests/min (bursts of 100), 25 agents.
+    /// 1,000 requests/min in bursts of 100 (by default), 25 agents.
     Pro,
-    /// 10,000 requests/min (bursts of 1,000), unlimited agents.
+    /// 10,000 requests/min in bursts of 1,000 (by default), unlimited agents.
     Enterprise,
 }
 

@@ -17,7 +17,9 @@
 //! A request may cost more than one: the layer puts a [`Meter`] in the request's
 //! extensions, through which the handler charges the rest (a GraphQL document priced by
 //! its complexity, the operations of a batch). When such a charge is refused, the
-//! response becomes a 429 here, whatever the handler answered.
+//! response becomes a 429 here, whatever the handler answered (a stream whose head has
+//! gone out already, graphql-sse, reports the refusal as its one error instead).
+//! Requests without a principal (refused by auth) spend nothing and report no budget.
 
 use super::auth::Refusal;
 use crate::auth::Principal;

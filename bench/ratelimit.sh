@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What the per-request platform layers cost (issue 10): REST GET of one agent with each
 # layer off and on, side by side in one run. One server per configuration (each on its
-# own SQLite file with one agent, workers off), measured in BENCH_ROUNDS alternating
-# rounds of wrk so that drift on the machine hits every configuration alike. See
+# own SQLite file with one agent, workers off), measured in BENCH_ROUNDS rounds of wrk,
+# each round in another order, so that drift on the machine hits every configuration
+# alike. See
 # bench/README.md ("Rate limiter cost").
 #
 #   bench/ratelimit.sh                   # in-process limiter, and Redis at REDIS_URL
@@ -128,8 +129,11 @@ run_wrk() { # duration url outfile
   wrk -t"$THREADS" -c"$CONNS" -d"$1" --latency --timeout 5s -H "$AUTH" "$2" >"$3" 2>&1
 }
 declare -A RPS P99 BAD
+N=${#CONFIGS[@]}
 for r in $(seq 1 "$ROUNDS"); do
-  for i in "${!CONFIGS[@]}"; do
+  # Each round starts one configuration later, so none is always measured first.
+  for k in $(seq 0 $((N - 1))); do
+    i=$(((k + r - 1) % N))
     if [[ $WARMUP != 0 && $WARMUP != 0s ]]; then
       run_wrk "$WARMUP" "${URL[i]}" "$TMP/warmup.txt"
     fi
@@ -160,7 +164,7 @@ missed=0
   echo
   echo "Machine: ${CPU:-unknown CPU}, $(nproc) cores, $(uname -sr); SQLite; commit $REV;" \
     "REST GET /v1/agents/:id; wrk -t$THREADS -c$CONNS -d$DURATION (warm-up $WARMUP)," \
-    "$ROUNDS alternating rounds; load generator and servers share the machine."
+    "$ROUNDS rounds (rotating order); load generator and servers share the machine."
   echo
   printf '| configuration |'
   for r in $(seq 1 "$ROUNDS"); do printf ' round %s req/s (p99) |' "$r"; done

@@ -5,8 +5,8 @@
 //! refused once it passes `max_response_bytes` (each subscription event on its own).
 //!
 //! The cost measured here is also what a GraphQL request is charged against its
-//! organisation's rate limit: the HTTP transports hand the request's [`Meter`] over as
-//! data (REST's does too, but its meter does not price documents: a REST call costs 1).
+//! organisation's rate limit: the GraphQL HTTP transports hand the request's [`Meter`]
+//! over as data (REST does not: a REST call costs 1, whatever its stored document).
 //! It is charged before validation and execution, so a refused document does no work.
 
 use super::cost::{self, Refusal, MAX_RECURSIVE_DEPTH};

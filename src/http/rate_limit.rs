@@ -139,7 +139,7 @@ pub async fn limit_rate(State(gate): State<RateGate>, mut req: Request, next: Ne
     let unit = gate.priced.then_some(gate.limits.config.graphql_cost_unit);
     let meter = Meter(Arc::new(MeterInner {
         limits: gate.limits,
-        key: principal.org_id.clone(),
+        principal,
         quota,
         unit,
         prepaid: AtomicU32::new(1),
@@ -168,7 +168,8 @@ pub struct Meter(Arc<MeterInner>);
 
 struct MeterInner {
     limits: RateLimits,
-    key: String,
+    /// Whose budget it is (its organisation's).
+    principal: Arc<Principal>,
     quota: Quota,
     /// `graphql_cost_unit` where documents are priced by complexity.
     unit: Option<u32>,
@@ -201,7 +202,7 @@ impl Meter {
             .0
             .limits
             .limiter
-            .check(&self.0.key, self.0.quota, extra)
+            .check(&self.0.principal.org_id, self.0.quota, extra)
             .await;
         {
             let mut state = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -223,6 +224,11 @@ impl Meter {
         let units = complexity / u64::from(unit.max(1));
         self.charge(u32::try_from(units).unwrap_or(u32::MAX).max(1))
             .await
+    }
+
+    /// Whether documents are priced by their complexity here (GraphQL routes).
+    pub fn prices_documents(&self) -> bool {
+        self.0.unit.is_some()
     }
 
     fn state(&self) -> MeterState {
@@ -256,8 +262,10 @@ fn write_headers(headers: &mut HeaderMap, d: &Decision) {
     };
     let policy = format!("\"default\";q={limit};w={}", d.quota.window_secs());
     let state = format!("\"default\";r={};t={t}", d.remaining);
+    headers.reserve(6);
     for (name, value) in [(&POLICY, policy), (&RATELIMIT, state)] {
-        if let Ok(v) = HeaderValue::from_str(&value) {
+        // From the `String` itself, without a copy.
+        if let Ok(v) = HeaderValue::try_from(value) {
             headers.insert(name.clone(), v);
         }
     }

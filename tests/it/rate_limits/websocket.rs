@@ -1,7 +1,8 @@
 //! GraphQL over WebSocket (`graphql-transport-ws`): a connection costs 1 at
 //! `connection_init` and 1 per `subscribe`, from the same budget as HTTP. Over it, a
 //! `subscribe` gets an `error` message (`RATE_LIMITED`) and the connection stays; a
-//! `connection_init` closes the socket with 4429.
+//! `connection_init` closes the socket with 4429. The legacy `graphql-ws` protocol pays
+//! the same (`start` for `subscribe`).
 
 use super::*;
 use futures::{SinkExt, StreamExt};
@@ -18,12 +19,14 @@ const WAIT: Duration = Duration::from_secs(10);
 const SUBSCRIPTION: &str = "subscription { runUpdates { id status } }";
 
 async fn connect(s: &TestServer) -> Socket {
+    connect_with(s, "graphql-transport-ws").await
+}
+
+async fn connect_with(s: &TestServer, protocol: &'static str) -> Socket {
     let url = format!("{}/graphql/ws", s.base.replacen("http://", "ws://", 1));
     let mut req = url.into_client_request().expect("ws request");
-    req.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
+    req.headers_mut()
+        .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(protocol));
     tokio_tungstenite::connect_async(req)
         .await
         .expect("WebSocket upgrade")
@@ -124,4 +127,27 @@ async fn a_websocket_costs_one_at_init_and_one_per_subscribe() {
             .is_some_and(|r| r.contains("retry in")),
         "{closed}"
     );
+}
+
+#[tokio::test]
+async fn the_legacy_protocol_pays_the_same() {
+    let s = start_real().await;
+    let (org, key) = s.new_org("free").await;
+    set_org(&s, &org, None, Some((1, 2))).await;
+    let mut ws = connect_with(&s, "graphql-ws").await;
+    assert_eq!(init(&mut ws, &key).await["type"], "connection_ack");
+    let start =
+        |id: &str| json!({ "id": id, "type": "start", "payload": { "query": SUBSCRIPTION } });
+    send(&mut ws, start("a")).await;
+    send(&mut ws, start("b")).await;
+    // `a` runs (nothing to say yet); `b` is over the budget: its one answer is the error.
+    let refused = next(&mut ws).await;
+    assert_eq!(refused["id"], "b", "{refused}");
+    let errors = refused["payload"]
+        .get("errors")
+        .unwrap_or(&refused["payload"]);
+    assert_eq!(errors[0]["extensions"]["code"], "RATE_LIMITED", "{refused}");
+    let mut other = connect_with(&s, "graphql-ws").await;
+    let answer = init(&mut other, &key).await;
+    assert_eq!(answer["type"], "connection_error", "{answer}");
 }

@@ -29,6 +29,11 @@ N_AGENTS=${BENCH_AGENTS:-60}
 API_LISTEN=${BENCH_API_LISTEN:-127.0.0.1:8090}
 BARE_LISTEN_ADDR=${BENCH_BARE_LISTEN:-127.0.0.1:8091}
 KEY=${ORCHSTACK_BOOTSTRAP_KEY:-os_live_benchbenchbenchbenchbench0001}
+# The server's rate limiter stays on (every request is checked and charged) with a budget
+# for the bootstrap organisation (Enterprise) that no run here reaches: a 429 would end
+# the run. What the limiter costs is bench/ratelimit.sh's.
+export ORCHSTACK_RATE_LIMITS__ENTERPRISE__PER_MINUTE=${ORCHSTACK_RATE_LIMITS__ENTERPRISE__PER_MINUTE:-100000000}
+export ORCHSTACK_RATE_LIMITS__ENTERPRISE__BURST=${ORCHSTACK_RATE_LIMITS__ENTERPRISE__BURST:-10000000}
 AUTH="Authorization: Bearer $KEY"
 API="http://$API_LISTEN"
 BARE="http://$BARE_LISTEN_ADDR"

@@ -42,6 +42,11 @@ FT_STAT=${BENCH_FIRST_TOKEN_STAT:-p50}
 API_LISTEN=${BENCH_API_LISTEN:-127.0.0.1:8092}
 FAKE_PORT=${BENCH_FAKE_PORT:-8093}
 KEY=${ORCHSTACK_BOOTSTRAP_KEY:-os_live_benchbenchbenchbenchbench0001}
+# The server's rate limiter stays on (every request is checked and charged) with a budget
+# for the bootstrap organisation (Enterprise) that no run here reaches: a 429 would end
+# the run. What the limiter costs is bench/ratelimit.sh's.
+export ORCHSTACK_RATE_LIMITS__ENTERPRISE__PER_MINUTE=${ORCHSTACK_RATE_LIMITS__ENTERPRISE__PER_MINUTE:-100000000}
+export ORCHSTACK_RATE_LIMITS__ENTERPRISE__BURST=${ORCHSTACK_RATE_LIMITS__ENTERPRISE__BURST:-10000000}
 API="http://$API_LISTEN"
 PG_URL=${1:-${BENCH_DATABASE_URL:-}}
 

@@ -14,6 +14,7 @@ pub mod http;
 pub mod ids;
 pub mod jobs;
 pub mod outbound;
+pub mod ratelimit;
 pub mod rest;
 pub mod runtime;
 pub mod service;
@@ -49,6 +50,8 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
     let generated_key = db::bootstrap(&db, &config).await?;
     let config = Arc::new(config);
     let auth = auth::Authenticator::new(db.clone(), config.auth_cache_ttl);
+    let limiter = ratelimit::Limiter::new(&config.rate_limits, config.redis_url.as_deref())?;
+    let rate_limits = http::rate_limit::RateLimits::new(limiter, &config.rate_limits);
     let bus = Arc::new(events::bus::Bus::default());
     let streams = http::streams::Streams::new(&config.streams, auth.clone());
     {
@@ -102,6 +105,7 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
         executor,
         streams,
         services,
+        rate_limits,
         instance_id,
     };
     Ok(Built {
@@ -118,10 +122,14 @@ pub fn router(state: AppState) -> axum::Router {
     use axum::routing::{get, post};
     use http::auth::{require_principal, Gate};
     use http::idempotency::{guard, Api, Idempotency};
+    use http::rate_limit::RateGate;
     let gate = Gate::new(state.auth.clone());
+    let rate = RateGate::new(state.rate_limits.clone());
     let problem: http::auth::Refusal = |_, err| axum::response::IntoResponse::into_response(err);
     let keys = |api, refuse| Idempotency::new(state.services.clone(), api, refuse);
-    // Layers run outside in: auth, then idempotency (keys are per organisation).
+    // Each group, outside in: auth, the rate limit (it charges the principal's
+    // organisation; a replay costs a request too), then idempotency keys (per
+    // organisation); every refusal in the shape the group's clients read.
     let graphql = axum::Router::new()
         .route(
             "/graphql",
@@ -131,18 +139,25 @@ pub fn router(state: AppState) -> axum::Router {
         .route_layer(from_fn_with_state(
             keys(Api::Graphql, graphql::http::refuse),
             guard,
-        ))
+        ));
+    let graphql = rate
+        .clone()
+        .refusing_with(graphql::http::refuse)
+        .pricing_documents()
+        .guard(graphql)
         .route_layer(from_fn_with_state(
             gate.clone().refusing_with(graphql::http::refuse),
             require_principal,
         ));
-    let rest = rest::routes(&state.rest)
-        .route_layer(from_fn_with_state(keys(Api::Rest, problem), guard))
+    let rest =
+        rest::routes(&state.rest).route_layer(from_fn_with_state(keys(Api::Rest, problem), guard));
+    let rest = rate
+        .guard(rest)
         .route_layer(from_fn_with_state(gate, require_principal));
     let routes = axum::Router::new()
         .merge(graphql)
         .merge(rest)
-        // Authenticated in `connection_init`, not by header.
+        // Authenticated in `connection_init`, not by header; rate-limited per message.
         .route("/graphql/ws", get(graphql::ws::handler))
         .route("/healthz", get(http::health::healthz))
         .route("/readyz", get(http::health::readyz))

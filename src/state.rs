@@ -33,6 +33,8 @@ pub struct AppState {
     pub streams: crate::http::streams::Streams,
     /// The service layer's handles (what the idempotency layer runs requests on).
     pub services: crate::service::Services,
+    /// Per-organisation rate limits (the layer's, and the WebSocket transport's).
+    pub rate_limits: crate::http::rate_limit::RateLimits,
     /// This instance's id (the owner of its leases).
     pub instance_id: String,
 }
@@ -47,6 +49,7 @@ impl FromRef<AppState> for GraphqlState {
             auth: state.auth.clone(),
             streams: state.streams.clone(),
             config: state.config.clone(),
+            rate_limits: state.rate_limits.clone(),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use super::scopes::Scope;
 use super::tier::Tier;
+use crate::config::{RateLimitsConfig, TierLimit};
 use crate::error::{AppError, AppResult};
 
 /// Who is calling, for which organisation, with which scopes.
@@ -17,6 +18,29 @@ pub struct Principal {
     pub test_mode: bool,
     /// The organisation's plan.
     pub tier: Tier,
+    /// The organisation's own rate limit, where its row overrides the tier's.
+    pub rate_override: RateOverride,
+}
+
+/// An organisation's rate limit where it differs from its tier's (the
+/// `requests_per_minute` and `burst_per_second` columns; unset: the tier's).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateOverride {
+    /// Sustained requests per minute.
+    pub per_minute: Option<u32>,
+    /// Requests at once.
+    pub burst: Option<u32>,
+}
+
+impl RateOverride {
+    /// From the row's columns; a value below 1 is no override (the tier's applies).
+    pub fn from_columns(per_minute: Option<i32>, burst: Option<i32>) -> Self {
+        let positive = |v: Option<i32>| v.and_then(|v| u32::try_from(v).ok()).filter(|v| *v > 0);
+        Self {
+            per_minute: positive(per_minute),
+            burst: positive(burst),
+        }
+    }
 }
 
 impl Principal {
@@ -31,6 +55,15 @@ impl Principal {
             Ok(())
         } else {
             Err(AppError::InsufficientScope(scope.as_str().into()))
+        }
+    }
+
+    /// The organisation's rate limit: its tier's in `config`, with its own override.
+    pub fn rate_limit(&self, config: &RateLimitsConfig) -> TierLimit {
+        let tier = self.tier.rate_limit(config);
+        TierLimit {
+            per_minute: self.rate_override.per_minute.unwrap_or(tier.per_minute),
+            burst: self.rate_override.burst.unwrap_or(tier.burst),
         }
     }
 

@@ -2,6 +2,7 @@
 //! (not in `service::api_keys`, which issues and revokes keys) so that `auth` stays
 //! below the service layer.
 
+use super::principal::RateOverride;
 use super::{Principal, Tier};
 use crate::error::{AppError, AppResult};
 use entity::api_keys::{Column, Entity, Model};
@@ -36,6 +37,7 @@ pub async fn principal_for_hash(
         scopes: scopes_of(&key),
         test_mode: key.mode == entity::api_keys::KeyMode::Test,
         tier: Tier::parse(&org.tier).unwrap_or(Tier::Free),
+        rate_override: RateOverride::from_columns(org.requests_per_minute, org.burst_per_second),
         org_id: key.org_id,
         key_id: key.id,
     }))

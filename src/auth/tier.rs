@@ -2,16 +2,17 @@
 //! service layer, because the authenticator builds principals (`service::orgs`
 //! re-exports the type).
 
+use crate::config::{RateLimitsConfig, TierLimit};
 use crate::error::{AppError, AppResult};
 
 /// A plan tier; it sets rate limits and how many agents an organisation may have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tier {
-    /// 100 requests/min, 3 agents.
+    /// 100 requests/min in bursts of 20 (by default; `rate_limits.free`), 3 agents.
     Free,
-    /// 1,000 requests/min, 25 agents.
+    /// 1,000 requests/min in bursts of 100 (by default), 25 agents.
     Pro,
-    /// 10,000 requests/min, unlimited agents.
+    /// 10,000 requests/min in bursts of 1,000 (by default), unlimited agents.
     Enterprise,
 }
 
@@ -35,6 +36,15 @@ impl Tier {
             Self::Free => "free",
             Self::Pro => "pro",
             Self::Enterprise => "enterprise",
+        }
+    }
+
+    /// The tier's rate limit in `config`.
+    pub fn rate_limit(self, config: &RateLimitsConfig) -> TierLimit {
+        match self {
+            Self::Free => config.free,
+            Self::Pro => config.pro,
+            Self::Enterprise => config.enterprise,
         }
     }
 

@@ -76,6 +76,12 @@ fn fields(path: &[String]) -> Option<(&'static [&'static str], &'static [&'stati
         ["templates"] => (TemplatesConfig::FIELD_NAMES, TemplatesConfig::FIELD_DOCS),
         ["gates"] => (GatesConfig::FIELD_NAMES, GatesConfig::FIELD_DOCS),
         ["webhooks"] => (WebhooksConfig::FIELD_NAMES, WebhooksConfig::FIELD_DOCS),
+        ["rate_limits"] => (RateLimitsConfig::FIELD_NAMES, RateLimitsConfig::FIELD_DOCS),
+        ["idempotency"] => (
+            IdempotencyConfig::FIELD_NAMES,
+            IdempotencyConfig::FIELD_DOCS,
+        ),
+        ["rate_limits", _] => (TierLimit::FIELD_NAMES, TierLimit::FIELD_DOCS),
         ["providers", _] => (ProviderConfig::FIELD_NAMES, ProviderConfig::FIELD_DOCS),
         ["log"] => (LogConfig::FIELD_NAMES, LogConfig::FIELD_DOCS),
         _ => return None,
@@ -161,7 +167,7 @@ mod tests {
     #[test]
     fn every_field_of_every_section_is_in_the_example() {
         let text = example_toml();
-        let sections: [(&str, &[&str]); 12] = [
+        let sections: [(&str, &[&str]); 14] = [
             ("", Config::FIELD_NAMES),
             ("graphql", GraphqlConfig::FIELD_NAMES),
             ("runs", RunsConfig::FIELD_NAMES),
@@ -172,6 +178,8 @@ mod tests {
             ("templates", TemplatesConfig::FIELD_NAMES),
             ("gates", GatesConfig::FIELD_NAMES),
             ("webhooks", WebhooksConfig::FIELD_NAMES),
+            ("rate_limits", RateLimitsConfig::FIELD_NAMES),
+            ("idempotency", IdempotencyConfig::FIELD_NAMES),
             ("providers.openai", ProviderConfig::FIELD_NAMES),
             ("log", LogConfig::FIELD_NAMES),
         ];

@@ -16,7 +16,7 @@ pub struct IdempotencyConfig {
     /// its instance died before committing). Longer than any request takes.
     #[serde(with = "humantime_serde")]
     pub lock_ttl: Duration,
-    /// How often an instance prunes expired keys (one instance at a time, leased).
+    /// How often the workers prune expired keys (on PostgreSQL one instance at a time).
     #[serde(with = "humantime_serde")]
     pub sweep_interval: Duration,
 }

@@ -3,8 +3,10 @@
 use super::check::Checks;
 use documented::DocumentedFields;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
-/// One tier's budget: a sustained rate and a burst.
+/// One tier's budget: a sustained rate and a burst (GCRA: `burst` requests at once, then
+/// one more every `60 s / per_minute`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, DocumentedFields)]
 pub struct TierLimit {
     /// Requests per minute, sustained.
@@ -13,9 +15,10 @@ pub struct TierLimit {
     pub burst: u32,
 }
 
-/// Per-organisation rate limits (GCRA). With `redis_url` set, every instance shares one
-/// budget per organisation; without it (or while Redis is unreachable) each instance
-/// keeps its own.
+/// Per-organisation rate limits (GCRA) on every `/v1` and `/graphql` request. With
+/// `redis_url` set, every instance shares one budget per organisation; without it (or
+/// while Redis is unreachable) each instance keeps its own. An organisation's row may
+/// override its tier's numbers (`requests_per_minute`, `burst_per_second`).
 #[derive(Debug, Clone, Serialize, Deserialize, DocumentedFields)]
 #[serde(default)]
 pub struct RateLimitsConfig {
@@ -27,8 +30,12 @@ pub struct RateLimitsConfig {
     pub pro: TierLimit,
     /// The Enterprise tier's budget.
     pub enterprise: TierLimit,
-    /// A GraphQL request costs its complexity divided by this (at least 1 request).
+    /// A GraphQL request costs its complexity divided by this (at least 1 request, at
+    /// most the burst). A WebSocket costs 1 at `connection_init` and 1 per `subscribe`.
     pub graphql_cost_unit: u32,
+    /// How long a check may wait for Redis before this instance limits on its own.
+    #[serde(with = "humantime_serde")]
+    pub redis_timeout: Duration,
 }
 
 impl Default for RateLimitsConfig {
@@ -48,6 +55,7 @@ impl Default for RateLimitsConfig {
                 burst: 1_000,
             },
             graphql_cost_unit: 100,
+            redis_timeout: Duration::from_millis(100),
         }
     }
 }
@@ -72,6 +80,12 @@ impl RateLimitsConfig {
             self.graphql_cost_unit,
             1,
             1_000_000,
+        );
+        c.duration(
+            "rate_limits.redis_timeout",
+            self.redis_timeout,
+            Duration::from_millis(1),
+            Duration::from_secs(10),
         );
     }
 }

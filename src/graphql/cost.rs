@@ -64,8 +64,9 @@ pub enum Refusal {
     FragmentCycle(String),
 }
 
-/// Checks `doc` against `caps`. `operation` and `variables` are the request's (the
-/// cost of `first: $n` depends on them); `registry` is the schema's, to tell paged
+/// Checks `doc` against `caps` and returns the operation's cost (the costliest one's
+/// when the request does not say which). `operation` and `variables` are the request's
+/// (the cost of `first: $n` depends on them); `registry` is the schema's, to tell paged
 /// fields and list types.
 pub fn check(
     doc: &ExecutableDocument,
@@ -73,7 +74,7 @@ pub fn check(
     operation: Option<&str>,
     variables: &Variables,
     caps: &Caps,
-) -> Result<(), Refusal> {
+) -> Result<u64, Refusal> {
     let over = |what: &str, count: u64, cap: u64| {
         Refusal::TooComplex(format!("it has {count} {what}; at most {cap} are allowed"))
     };
@@ -107,6 +108,7 @@ pub fn check(
     }
     // From here the document expands to at most `max_selections` fields, so plain
     // expanding walks are bounded by that and need no memo.
+    let mut price = 0;
     for op in operations(doc, operation) {
         let roots = root_fields(doc, &op.selection_set.node);
         if roots > caps.max_root_fields {
@@ -132,8 +134,9 @@ pub fn check(
                 caps.max_complexity
             )));
         }
+        price = price.max(cost);
     }
-    Ok(())
+    Ok(price)
 }
 
 /// A count for a message: a saturated count is "more than".

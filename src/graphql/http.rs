@@ -33,6 +33,8 @@ pub struct GraphqlState {
     pub streams: Streams,
     /// The configuration (body limit).
     pub config: Arc<Config>,
+    /// Rate limits (a WebSocket is charged per message, not by the HTTP layer).
+    pub rate_limits: crate::http::rate_limit::RateLimits,
 }
 
 /// The response media type the client accepts.

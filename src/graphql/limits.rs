@@ -3,10 +3,16 @@
 //! schema) gets them: the document's cost ([`super::cost`]) is checked before
 //! async-graphql validates it, and the response is counted while it is built and
 //! refused once it passes `max_response_bytes` (each subscription event on its own).
+//!
+//! The cost measured here is also what a GraphQL request is charged against its
+//! organisation's rate limit: the GraphQL HTTP transports hand the request's [`Meter`]
+//! over as data (REST does not: a REST call costs 1, whatever its stored document).
+//! It is charged before validation and execution, so a refused document does no work.
 
 use super::cost::{self, Refusal, MAX_RECURSIVE_DEPTH};
 use crate::config::GraphqlConfig;
 use crate::error::AppError;
+use crate::http::rate_limit::Meter;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest, NextResolve,
     ResolveInfo,
@@ -77,8 +83,20 @@ impl Extension for LimitsExtension {
         });
         request.operation_name = operation;
         request.variables = variables;
-        if let Some(Err(refusal)) = verdict {
-            return Err(refused(refusal));
+        match verdict {
+            Some(Err(refusal)) => return Err(refused(refusal)),
+            Some(Ok(cost)) => {
+                // The request's own data: it reaches the context only after this step.
+                let meter = request
+                    .data
+                    .get(&std::any::TypeId::of::<Meter>())
+                    .and_then(|d| d.downcast_ref::<Meter>())
+                    .cloned();
+                if let Some(meter) = meter {
+                    meter.charge_document(cost).await.map_err(from_app)?;
+                }
+            }
+            None => {}
         }
         next.run(ctx, request).await
     }

@@ -84,8 +84,9 @@ pub fn sdl() -> String {
     schema_builder(&Config::default()).finish().sdl()
 }
 
-/// Hands the HTTP request's caller and request id to a GraphQL request, so resolvers see
-/// the same principal whichever transport (GraphQL or REST) brought the request.
+/// Hands the HTTP request's caller, request id and (on GraphQL routes) rate-limit meter
+/// to a GraphQL request, so resolvers see the same principal whichever transport
+/// (GraphQL or REST) brought the request.
 pub fn with_caller(
     mut gql: async_graphql::Request,
     ext: &::http::Extensions,
@@ -100,6 +101,15 @@ pub fn with_caller(
     // (request data comes before the schema's `Services`).
     if let Some(unit) = crate::service::unit::Unit::of(ext) {
         gql = gql.data(unit.services());
+    }
+    // The request's account with the rate limit, where documents are priced: the
+    // document's cost is charged to it once measured (`limits`). REST's stored
+    // documents are not (a REST call costs 1).
+    if let Some(meter) = ext
+        .get::<crate::http::rate_limit::Meter>()
+        .filter(|m| m.prices_documents())
+    {
+        gql = gql.data(meter.clone());
     }
     gql
 }

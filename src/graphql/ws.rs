@@ -10,6 +10,12 @@
 //! the key is verified again (through the auth cache) for every operation, which is a
 //! stream under the per-key caps (close 4429 beyond them); a revoked key's socket closes
 //! with 4403, a shutdown closes every socket with 1001.
+//!
+//! Rate limits: a connection costs 1 request at `connection_init` and 1 per
+//! `subscribe` (in both protocols). A `connection_init` over the limit closes the socket
+//! with 4429 (the code this protocol already uses for "too many", with the seconds to
+//! wait in the reason); a `subscribe` over the limit gets an `error` message for that
+//! operation (`extensions.code` `RATE_LIMITED`) and the connection stays open.
 
 use super::http::GraphqlState;
 use crate::auth::{Authenticator, Principal};
@@ -97,6 +103,7 @@ pub(super) fn close_for(err: &AppError) -> (u16, String) {
     match err {
         AppError::Unauthenticated(_) | AppError::Forbidden(_) => (4403, "Forbidden".into()),
         AppError::TooManyStreams(msg) => (4429, msg.clone()),
+        AppError::RateLimited(secs) => (4429, format!("Rate limit exceeded; retry in {secs} s")),
         AppError::Unavailable(_) => closed_by(End::ShuttingDown),
         _ => (1011, "Internal error".into()),
     }
@@ -244,6 +251,11 @@ impl Connection {
                 let principal = authenticate(&self.state.auth, credentials.as_deref())
                     .await
                     .map_err(|e| close_for(&e))?;
+                self.state
+                    .rate_limits
+                    .charge(&principal, 1)
+                    .await
+                    .map_err(|e| close_for(&e))?;
                 self.watch = self
                     .state
                     .streams
@@ -278,6 +290,11 @@ impl Connection {
                     return Err((4409, format!("Subscriber for {id} already exists")));
                 }
                 let (principal, guard) = admit(&self.state, self.credentials.as_deref()).await?;
+                if let Err(err) = self.state.rate_limits.charge(&principal, 1).await {
+                    let payload = json!([{ "message": err.public_message(), "extensions": { "code": err.code().graphql() } }]);
+                    send(tx, json!({ "id": id, "type": "error", "payload": payload })).await;
+                    return Ok(());
+                }
                 // Only finished subscriptions leave meanwhile; none can have taken the id.
                 let mut active = lock(&self.subscriptions);
                 let mut req = GqlRequest::new(query)

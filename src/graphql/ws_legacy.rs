@@ -4,6 +4,8 @@
 //! the stream caps (close 4403, 4429), a socket closed when its key is revoked (4403) or
 //! the server shuts down (1001), and a close frame for a message over the size cap
 //! (1009). async-graphql reads and writes through channels; this task owns the socket.
+//! Rate limits as in `ws`: 1 at `connection_init` (refused: `connection_error`), 1 per
+//! `start` (refused: an error for that operation).
 
 use super::http::GraphqlState;
 use super::ws::{admit, close_for_read_error, closed_by, credentials, INIT_TIMEOUT};
@@ -80,6 +82,7 @@ pub async fn serve(state: GraphqlState, socket: WebSocket, protocol: GraphQLProt
         move |payload: serde_json::Value| async move {
             let creds = credentials(&payload);
             let principal = state.auth.authenticate(creds.as_deref()).await?;
+            state.rate_limits.charge(&principal, 1).await?;
             let watch = state.streams.watch(&principal)?;
             *session
                 .credentials
@@ -171,6 +174,13 @@ impl Executor for Operations {
             let creds = this.session.credentials();
             match admit(&this.state, creds.as_deref()).await {
                 Ok((principal, guard)) => {
+                    if let Err(err) = this.state.rate_limits.charge(&principal, 1).await {
+                        let mut error = async_graphql::ServerError::new(err.public_message(), None);
+                        error.source = Some(Arc::new(err));
+                        super::errors::decorate(&mut error, None);
+                        yield Response::from_errors(vec![error]);
+                        return;
+                    }
                     // The principal verified just now, not the one of `connection_init`.
                     let request = request.data(principal);
                     let results = match session_data {

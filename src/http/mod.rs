@@ -7,6 +7,7 @@ pub mod fallback;
 pub mod health;
 pub mod idempotency;
 pub mod problem;
+pub mod rate_limit;
 pub mod request_id;
 pub mod streams;
 

@@ -315,6 +315,7 @@ mod tests {
             scopes: vec!["*".into()],
             test_mode: false,
             tier: Tier::Enterprise,
+            rate_override: Default::default(),
         }
     }
 

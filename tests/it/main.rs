@@ -29,6 +29,7 @@ mod module_order;
 mod openapi_contract;
 mod pagination;
 mod plan_limits;
+mod rate_limits;
 mod rest_graphql_parity;
 mod run_queue;
 mod runs;

@@ -16,15 +16,16 @@ use syn::visit::Visit;
 /// modules of strictly lower rank, so modules of one rank never use each other.
 /// - The front ends (rest → graphql → http) translate requests into service calls; REST
 ///   runs on the GraphQL schema, and both sit on http's shared layers (request id,
-///   problem+json, the auth layer, body limit, streams).
+///   problem+json, the auth and rate-limit layers, body limit, streams).
 /// - `service` holds the rules; it drives the runtime, events and auth, never the reverse.
 /// - `runtime` executes runs: it writes events and takes leases (`jobs`).
 /// - `events` and `auth` are independent of each other.
 /// - `webhooks` holds the pieces of outgoing webhooks (the outbox rows the journal commits
 ///   with a state change, signing, the retry schedule, one attempt); below `events` so the
 ///   journal can write the outbox in its own transaction. The delivery loop is `runtime`'s.
-/// - `outbound`, `templates` and `telemetry` are guarded helpers; `config` only describes
-///   settings; `error`, `ids` and `clock` are leaves.
+/// - `outbound`, `templates` and `telemetry` are guarded helpers, and `ratelimit` the
+///   limiter (keys, quotas, GCRA; who pays and the response headers are `http`'s);
+///   `config` only describes settings; `error`, `ids` and `clock` are leaves.
 const RANKS: &[(&str, u8)] = &[
     ("rest", 10),
     ("graphql", 9),
@@ -36,6 +37,7 @@ const RANKS: &[(&str, u8)] = &[
     ("webhooks", 4),
     ("jobs", 3),
     ("outbound", 2),
+    ("ratelimit", 2),
     ("templates", 2),
     ("telemetry", 2),
     ("config", 1),

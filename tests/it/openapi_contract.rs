@@ -183,9 +183,20 @@ fn each_route_lists_the_errors_it_can_give() {
     assert!(on("post", "/v1/runs/{id}/cancel")["202"].is_object());
     assert!(on("get", "/v1/runs/{id}/events")["429"].is_object());
     assert!(on("post", "/v1/agents/{id}/run")["429"].is_object());
+    // Every call spends its organisation's rate limit; streams also count against caps.
+    assert_eq!(
+        documented_codes(&doc, "get", "/v1/runs", 429),
+        ["rate_limited"]
+    );
+    assert_eq!(
+        documented_codes(&doc, "get", "/v1/runs/{id}/events", 429),
+        ["rate_limited", "too_many_streams"]
+    );
+    let limited = resolve(&doc, &on("get", "/v1/runs")["429"]);
+    assert!(limited["headers"]["Retry-After"].is_object(), "{limited}");
     assert!(
-        on("get", "/v1/runs")["429"].is_null(),
-        "no limits on lists today"
+        resolve(&doc, &on("get", "/v1/runs")["200"])["headers"]["RateLimit"].is_object(),
+        "a success reports the budget"
     );
     assert_eq!(
         documented_codes(&doc, "post", "/v1/runs/{id}/cancel", 409),

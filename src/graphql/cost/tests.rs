@@ -22,7 +22,7 @@ fn registry() -> Registry {
     registry
 }
 
-fn check_with(query: &str, vars: serde_json::Value, caps: &Caps) -> Result<(), Refusal> {
+fn check_with(query: &str, vars: serde_json::Value, caps: &Caps) -> Result<u64, Refusal> {
     let doc = async_graphql::parser::parse_query(query).expect("parses");
     let vars = Variables::from_json(vars);
     check(&doc, &registry(), None, &vars, caps)
@@ -181,8 +181,13 @@ fn a_normal_query_passes() {
     let query = "query($first: Int) { viewer { organization { id name } } \
                  agents(first: $first) { nodes { id name model instructions versions { nodes { version } } } \
                  pageInfo { hasNextPage endCursor } } }";
-    assert_eq!(
-        check_with(query, serde_json::json!({ "first": 50 }), &caps()),
-        Ok(())
-    );
+    assert!(check_with(query, serde_json::json!({ "first": 50 }), &caps()).is_ok());
+}
+
+#[test]
+fn a_passing_document_reports_its_cost() {
+    // What the rate limit charges a GraphQL request (its cost over `graphql_cost_unit`).
+    let query = "query($n: Int = 7) { agents(first: $n) { nodes { id } } }";
+    let vars = serde_json::json!({ "n": 50 });
+    assert_eq!(check_with(query, vars, &caps()), Ok(101));
 }

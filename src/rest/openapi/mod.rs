@@ -127,6 +127,7 @@ fn success(gen: &mut Gen, route: &CompiledRoute) -> Map<String, Value> {
         headers["Idempotent-Replayed"] =
             json!({ "$ref": "#/components/headers/Idempotent-Replayed" });
     }
+    problems::rate_limit_headers(&mut headers);
     let body = gen.body(route);
     let mut content = Map::new();
     if def.shape == Shape::Stream {
@@ -215,7 +216,7 @@ pub fn generate(api: &RestApi) -> Value {
         "info": {
             "title": "OrchStack API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "REST routes are translations of GraphQL operations on the same schema (POST /graphql). Every answer carries `X-Request-Id`; every error is `application/problem+json` with a stable `code`. A method a path does not list answers 405 (`#/components/responses/MethodNotAllowed`, with `Allow`).",
+            "description": "REST routes are translations of GraphQL operations on the same schema (POST /graphql). Every answer carries `X-Request-Id`; every error is `application/problem+json` with a stable `code`. A method a path does not list answers 405 (`#/components/responses/MethodNotAllowed`, with `Allow`). Every call spends its organisation's rate limit: answers report the budget (`RateLimit-Policy`, `RateLimit`, `X-RateLimit-*`), and past it the call is refused with 429 `rate_limited` and `Retry-After`.",
         },
         "servers": [{ "url": "/" }],
         "security": [{ "bearer": [] }],

@@ -56,6 +56,8 @@ pub fn codes(route: &CompiledRoute) -> BTreeMap<u16, Vec<&'static str>> {
     }
     add("unauthenticated");
     add("insufficient_scope");
+    // Every call spends its organisation's budget (the rate-limit layer).
+    add("rate_limited");
     if route.def.path.contains('{') {
         add("not_found");
     }
@@ -100,6 +102,7 @@ fn meaning(code: &str) -> &'static str {
         "validation_failed" => "the body breaks a rule; `errors` points at each problem",
         "payload_too_large" => "the body is larger than the server's limit",
         "unsupported_media_type" => "the body is not sent as application/json",
+        "rate_limited" => "the organisation's rate limit is spent; retry after `Retry-After` seconds",
         "too_many_streams" => "the key or organisation already holds as many open streams as it may",
         "unavailable" => "the server cannot serve this now (shutting down, or its storage is out of reach); retry shortly",
         "idempotency_key_in_use" => "the first request with this `Idempotency-Key` is still in flight; retry shortly for its answer",
@@ -125,6 +128,10 @@ pub fn response(status: u16, codes: &[&str]) -> (String, Value) {
     let mut headers = json!({ "X-Request-Id": { "$ref": "#/components/headers/X-Request-Id" } });
     if codes.contains(&"unauthenticated") || codes.contains(&"insufficient_scope") {
         headers["WWW-Authenticate"] = json!({ "$ref": "#/components/headers/WWW-Authenticate" });
+    }
+    if codes.contains(&"rate_limited") {
+        rate_limit_headers(&mut headers);
+        headers["Retry-After"] = json!({ "$ref": "#/components/headers/Retry-After" });
     }
     if codes.contains(&"method_not_allowed") {
         headers["Allow"] =
@@ -212,8 +219,47 @@ pub fn headers() -> Value {
             "description": "The Bearer challenge (RFC 6750), with `error=\"invalid_token\"` or `error=\"insufficient_scope\"` when that is the reason.",
             "schema": { "type": "string" },
         },
+        "RateLimit-Policy": {
+            "description": "The organisation's budget (IETF httpapi ratelimit-headers, structured fields): `\"default\";q=<requests at once>;w=<seconds an empty budget takes to fill>`, e.g. `\"default\";q=20;w=12` (Free: 20 at once, 100 a minute).",
+            "schema": { "type": "string" },
+        },
+        "RateLimit": {
+            "description": "What is left of it: `\"default\";r=<requests that may be made now>;t=<seconds until the budget is full; on a 429, until the retry>`.",
+            "schema": { "type": "string" },
+        },
+        "X-RateLimit-Limit": {
+            "description": "`q` of `RateLimit-Policy`: requests that may be made at once.",
+            "schema": { "type": "integer" },
+        },
+        "X-RateLimit-Remaining": {
+            "description": "`r` of `RateLimit`.",
+            "schema": { "type": "integer" },
+        },
+        "X-RateLimit-Reset": {
+            "description": "`t` of `RateLimit`, in seconds from now.",
+            "schema": { "type": "integer" },
+        },
+        "Retry-After": {
+            "description": "Seconds (rounded up) until the refused request would be allowed.",
+            "schema": { "type": "integer" },
+        },
     })
 }
+
+/// The organisation's budget, which every answer to an authenticated call carries.
+pub fn rate_limit_headers(headers: &mut Value) {
+    for name in RATE_LIMIT_HEADERS {
+        headers[name] = json!({ "$ref": format!("#/components/headers/{name}") });
+    }
+}
+
+const RATE_LIMIT_HEADERS: [&str; 5] = [
+    "RateLimit-Policy",
+    "RateLimit",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+];
 
 /// `components.parameters`: request headers some or all operations read.
 pub fn parameters() -> Value {

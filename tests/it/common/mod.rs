@@ -63,7 +63,9 @@ async fn database(dir: &tempfile::TempDir) -> (String, Option<String>) {
 }
 
 /// The configuration tests run with. Fake tools listen on 127.0.0.1, so the outbound
-/// guard allows it (attack tests clear `outbound.allow`).
+/// guard allows it (attack tests clear `outbound.allow`). Rate limits stay on (every
+/// response carries its headers) but far above what any test sends; the rate-limit
+/// tests (`rate_limits/`) put the real tiers back.
 pub fn test_config(database_url: String) -> Config {
     let mut config = Config {
         listen: "127.0.0.1:0".into(),
@@ -72,6 +74,13 @@ pub fn test_config(database_url: String) -> Config {
         ..Config::default()
     };
     config.outbound.allow = vec!["127.0.0.1".into()];
+    let roomy = orchstack::config::TierLimit {
+        per_minute: 10_000_000,
+        burst: 1_000_000,
+    };
+    config.rate_limits.free = roomy;
+    config.rate_limits.pro = roomy;
+    config.rate_limits.enterprise = roomy;
     // The server runs inside the test binary, which has no `render-template` command.
     config.templates.sandbox_exe = Some(env!("CARGO_BIN_EXE_orchstack").into());
     config

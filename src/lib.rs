@@ -89,10 +89,11 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
         auth: auth.clone(),
         agent_rules,
     };
-    let schema = graphql::build_schema(&config, services);
+    let schema = graphql::build_schema(&config, services.clone());
     let rest = Arc::new(rest::RestApi::new(&schema)?);
     let state = AppState {
         db,
+        services,
         db_stats,
         config,
         auth,
@@ -113,6 +114,26 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
 /// that knows every API (GraphQL, REST, health); each handler takes only its own part of
 /// the state (see `state.rs`).
 pub fn router(state: AppState) -> axum::Router {
+    let routes = routes(&state);
+    // A batch's operations go through everything a lone request goes through (layers,
+    // fallback, auth), in-process; the batch route itself is not among them.
+    let operations = http::layers(routes.clone()).with_state(state.clone());
+    let batch = rest::batch::Batch::new(
+        operations,
+        state.rest.clone(),
+        state.services.clone(),
+        state.config.body_limit_bytes,
+    )
+    .routes()
+    .route_layer(axum::middleware::from_fn_with_state(
+        http::auth::Gate::new(state.auth.clone()),
+        http::auth::require_principal,
+    ));
+    http::layers(routes.merge(batch)).with_state(state)
+}
+
+/// Every route but `POST /v1/batch`, without the shared layers.
+fn routes(state: &AppState) -> axum::Router<AppState> {
     use axum::middleware::from_fn_with_state;
     use axum::routing::{get, post};
     use http::auth::{require_principal, Gate};
@@ -128,15 +149,14 @@ pub fn router(state: AppState) -> axum::Router {
             require_principal,
         ));
     let rest = rest::routes(&state.rest).route_layer(from_fn_with_state(gate, require_principal));
-    let routes = axum::Router::new()
+    axum::Router::new()
         .merge(graphql)
         .merge(rest)
         // Authenticated in `connection_init`, not by header.
         .route("/graphql/ws", get(graphql::ws::handler))
         .route("/healthz", get(http::health::healthz))
         .route("/readyz", get(http::health::readyz))
-        .route("/openapi.json", get(rest::openapi::serve));
-    http::layers(routes).with_state(state)
+        .route("/openapi.json", get(rest::openapi::serve))
 }
 
 /// Serves until `shutdown` resolves. Then every stream ends (a final SSE event, a

@@ -15,6 +15,9 @@ use std::sync::Arc;
 pub struct AppState {
     /// The database pool.
     pub db: DatabaseConnection,
+    /// The service layer's handles (the schema's own; a batch begins its transaction on
+    /// them).
+    pub services: crate::service::Services,
     /// Statements sent to it.
     pub db_stats: Arc<crate::db::DbStats>,
     /// The validated configuration.

@@ -3,6 +3,7 @@
 
 pub mod agents;
 pub mod api_keys;
+mod batch;
 pub mod connection;
 pub mod cost;
 pub mod enums;

@@ -3,13 +3,26 @@
 use crate::error::{AppError, FieldError};
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, StatusCode};
-use serde_json::json;
+use serde_json::{json, Map, Value};
 
 /// The media type of problem documents.
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
 /// A problem document for `status` with a machine `code`.
 pub fn response(status: StatusCode, code: &str, detail: &str, errors: &[FieldError]) -> Response {
+    with_members(status, code, detail, errors, Map::new())
+}
+
+/// A problem document with extension members of the error (RFC 9457 §3.2), e.g. a
+/// plan limit's `limit` and `tier` (see [`AppError::members`]). They never replace a
+/// standard member.
+pub fn with_members(
+    status: StatusCode,
+    code: &str,
+    detail: &str,
+    errors: &[FieldError],
+    members: Map<String, Value>,
+) -> Response {
     let mut body = json!({
         "type": "about:blank",
         "title": status.canonical_reason().unwrap_or("Error"),
@@ -20,6 +33,11 @@ pub fn response(status: StatusCode, code: &str, detail: &str, errors: &[FieldErr
     });
     if !errors.is_empty() {
         body["errors"] = json!(errors);
+    }
+    if let Value::Object(fields) = &mut body {
+        for (name, value) in members {
+            fields.entry(name).or_insert(value);
+        }
     }
     let mut res = (
         status,

@@ -93,6 +93,8 @@ fn meaning(code: &str) -> &'static str {
         "too_many_streams" => "the key or organisation already holds as many open streams as it may",
         "unavailable" => "the server cannot serve this now (shutting down, or its storage is out of reach); retry shortly",
         "method_not_allowed" => "the path exists, but not for this method; `Allow` lists its methods",
+        "batch_too_large" => "the batch holds more operations than a batch may (100)",
+        "batch_rolled_back" => "an operation of an atomic batch failed (`failed_operation`; its answer is the last of `results`), so none of the batch's changes were kept",
         _ => "an unexpected error, logged under the request id",
     }
 }

@@ -3,7 +3,8 @@
 //! it came alone (same caller, same limits, same unit of work if the HTTP request has
 //! one), one after the other; at most [`MAX_BATCH_OPERATIONS`] of them.
 
-use super::http::{execute, params_from_json, reply, request_error, Answer, GraphqlState, Media};
+use super::http::{execute, reply, request_error, Answer, GraphqlState, Media};
+use super::params::params_from_json;
 use crate::error::{AppError, AppResult, Code};
 use crate::http::MAX_BATCH_OPERATIONS;
 use axum::response::Response;

@@ -2,6 +2,7 @@
 //! `application/graphql-response+json` and `application/json`, the spec's status codes,
 //! and no mutations over GET (405).
 
+use super::params::{params_from_json, params_from_query_string, Params};
 use super::AppSchema;
 use crate::auth::Authenticator;
 use crate::config::Config;
@@ -68,60 +69,6 @@ fn negotiate(headers: &HeaderMap) -> Option<Media> {
     } else {
         None
     }
-}
-
-/// The parameters of a GraphQL request.
-pub(super) struct Params {
-    query: String,
-    operation_name: Option<String>,
-    variables: Option<Map<String, Value>>,
-}
-
-/// The parameters of one GraphQL request object, or what is wrong with it.
-pub(super) fn params_from_json(v: Value) -> Result<Params, String> {
-    let Value::Object(mut obj) = v else {
-        return Err("a GraphQL request must be a JSON object".into());
-    };
-    let query = match obj.remove("query") {
-        Some(Value::String(q)) => q,
-        Some(_) => return Err("`query` must be a string".into()),
-        None => return Err("the request has no `query`".into()),
-    };
-    let operation_name = match obj.remove("operationName") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(_) => return Err("`operationName` must be a string or null".into()),
-    };
-    let variables = match obj.remove("variables") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(m)) => Some(m),
-        Some(_) => return Err("`variables` must be an object or null".into()),
-    };
-    match obj.remove("extensions") {
-        None | Some(Value::Null) | Some(Value::Object(_)) => {}
-        Some(_) => return Err("`extensions` must be an object or null".into()),
-    }
-    Ok(Params {
-        query,
-        operation_name,
-        variables,
-    })
-}
-
-fn params_from_query_string(qs: &str) -> Result<Params, String> {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(qs).map_err(|_| "the query string is not valid".to_string())?;
-    let mut obj = Map::new();
-    for (k, v) in pairs {
-        let value = match k.as_str() {
-            "variables" | "extensions" if !v.is_empty() => {
-                serde_json::from_str(&v).map_err(|_| format!("`{k}` must be URL-encoded JSON"))?
-            }
-            _ => Value::String(v),
-        };
-        obj.insert(k, value);
-    }
-    params_from_json(Value::Object(obj))
 }
 
 /// A GraphQL-shaped error response for failures before execution.

@@ -12,6 +12,7 @@ pub mod gates;
 pub mod http;
 pub mod limits;
 pub mod loaders;
+mod params;
 pub mod runs;
 pub mod scalars;
 pub mod sse;

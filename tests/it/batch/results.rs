@@ -25,13 +25,15 @@ async fn each_operation_answers_as_it_would_alone_in_order() {
                     op("POST", "/v1/agents", Some(json!({ "name": "" }))),
                     op("GET", "/v1/nothing-here", None),
                     op("get", "/v1/agents?fields=id,name", None),
+                    op("FROB", "/v1/agents", None),
+                    op("GE T", "/v1/agents", None),
                 ] })),
             200,
         )
         .await;
     assert_eq!(
         statuses(&answer),
-        [201, 404, 405, 422, 404, 200],
+        [201, 404, 405, 422, 404, 200, 405, 400],
         "{answer}"
     );
     let results = &answer["results"];

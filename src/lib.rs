@@ -93,7 +93,6 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
     let rest = Arc::new(rest::RestApi::new(&schema)?);
     let state = AppState {
         db,
-        services,
         db_stats,
         config,
         auth,
@@ -102,6 +101,7 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
         bus,
         executor,
         streams,
+        services,
         instance_id,
     };
     Ok(Built {
@@ -114,10 +114,13 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
 /// that knows every API (GraphQL, REST, health); each handler takes only its own part of
 /// the state (see `state.rs`).
 pub fn router(state: AppState) -> axum::Router {
+    use axum::middleware::from_fn_with_state;
+    use http::idempotency::{guard, Api, Idempotency};
     let routes = routes(&state);
     // A batch's operations go through everything a lone request goes through (layers,
-    // fallback, auth), in-process; the batch route itself is not among them.
+    // fallback, auth, idempotency), in-process; the batch route itself is not among them.
     let operations = http::layers(routes.clone()).with_state(state.clone());
+    let keys = Idempotency::new(state.services.clone(), Api::Rest, problem);
     let batch = rest::batch::Batch::new(
         operations,
         state.rest.clone(),
@@ -125,11 +128,18 @@ pub fn router(state: AppState) -> axum::Router {
         state.config.body_limit_bytes,
     )
     .routes()
-    .route_layer(axum::middleware::from_fn_with_state(
+    // A key on the batch request keys the whole batch: its unit holds every operation.
+    .route_layer(from_fn_with_state(keys, guard))
+    .route_layer(from_fn_with_state(
         http::auth::Gate::new(state.auth.clone()),
         http::auth::require_principal,
     ));
     http::layers(routes.merge(batch)).with_state(state)
+}
+
+/// How the REST layers refuse: the error's problem+json.
+fn problem(_: &axum::extract::Request, err: error::AppError) -> axum::response::Response {
+    axum::response::IntoResponse::into_response(err)
 }
 
 /// Every route but `POST /v1/batch`, without the shared layers.
@@ -137,7 +147,11 @@ fn routes(state: &AppState) -> axum::Router<AppState> {
     use axum::middleware::from_fn_with_state;
     use axum::routing::{get, post};
     use http::auth::{require_principal, Gate};
+    use http::idempotency::{guard, Api, Idempotency};
     let gate = Gate::new(state.auth.clone());
+    let keys = |api, refuse| Idempotency::new(state.services.clone(), api, refuse);
+    let problem: http::auth::Refusal = problem;
+    // Layers run outside in: auth, then idempotency (keys are per organisation).
     let graphql = axum::Router::new()
         .route(
             "/graphql",
@@ -145,10 +159,16 @@ fn routes(state: &AppState) -> axum::Router<AppState> {
         )
         .route("/graphql/stream", post(graphql::sse::handler))
         .route_layer(from_fn_with_state(
+            keys(Api::Graphql, graphql::http::refuse),
+            guard,
+        ))
+        .route_layer(from_fn_with_state(
             gate.clone().refusing_with(graphql::http::refuse),
             require_principal,
         ));
-    let rest = rest::routes(&state.rest).route_layer(from_fn_with_state(gate, require_principal));
+    let rest = rest::routes(&state.rest)
+        .route_layer(from_fn_with_state(keys(Api::Rest, problem), guard))
+        .route_layer(from_fn_with_state(gate, require_principal));
     axum::Router::new()
         .merge(graphql)
         .merge(rest)

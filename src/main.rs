@@ -78,6 +78,30 @@ enum OrgsCommand {
         #[arg(long, default_value = "free")]
         tier: String,
     },
+    /// Print an organisation as JSON.
+    Get {
+        /// Organisation id (org_...).
+        id: String,
+    },
+    /// Change an organisation's tier or rate-limit overrides and print it as JSON.
+    /// Running servers apply it within `auth_cache_ttl`.
+    #[command(group(clap::ArgGroup::new("change").required(true).multiple(true)))]
+    Update {
+        /// Organisation id (org_...).
+        id: String,
+        /// New plan tier: free, pro or enterprise.
+        #[arg(long, group = "change")]
+        tier: Option<String>,
+        /// Requests per minute for this organisation instead of its tier's.
+        #[arg(long, group = "change", allow_negative_numbers = true)]
+        requests_per_minute: Option<i64>,
+        /// Burst (requests per second) for this organisation instead of its tier's.
+        #[arg(long, group = "change", allow_negative_numbers = true)]
+        burst: Option<i64>,
+        /// Go back to the tier's rate limits (clears both overrides).
+        #[arg(long, group = "change", conflicts_with_all = ["requests_per_minute", "burst"])]
+        clear_rate_limits: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -157,12 +181,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Orgs {
-            command: OrgsCommand::Create { name, tier },
-        } => {
+        Command::Orgs { command } => {
             let db = ready_db(&config).await?;
-            let org = orgs::create(&db, &name, orgs::Tier::parse(&tier)?).await?;
-            println!("{}", org.id);
+            let org = match command {
+                OrgsCommand::Create { name, tier } => {
+                    let org = orgs::create(&db, &name, orgs::Tier::parse(&tier)?).await?;
+                    println!("{}", org.id);
+                    return Ok(());
+                }
+                OrgsCommand::Get { id } => orgs::get(&db, &id).await?,
+                OrgsCommand::Update {
+                    id,
+                    tier,
+                    requests_per_minute,
+                    burst,
+                    clear_rate_limits,
+                } => {
+                    let clear = clear_rate_limits.then_some(None);
+                    let change = orgs::OrgChange {
+                        tier,
+                        requests_per_minute: requests_per_minute.map(Some).or(clear),
+                        burst_per_second: burst.map(Some).or(clear),
+                    };
+                    orgs::update(&db, &id, change).await?
+                }
+            };
+            println!("{:#}", orgs::describe(&org));
             Ok(())
         }
         Command::Keys {

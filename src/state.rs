@@ -15,9 +15,6 @@ use std::sync::Arc;
 pub struct AppState {
     /// The database pool.
     pub db: DatabaseConnection,
-    /// The service layer's handles (the schema's own; a batch begins its transaction on
-    /// them).
-    pub services: crate::service::Services,
     /// Statements sent to it.
     pub db_stats: Arc<crate::db::DbStats>,
     /// The validated configuration.
@@ -34,6 +31,9 @@ pub struct AppState {
     pub executor: crate::runtime::executor::Executor,
     /// Open streams: caps per key and organisation, revocation and shutdown.
     pub streams: crate::http::streams::Streams,
+    /// The service layer's handles (what the idempotency layer runs requests on, and a
+    /// batch begins its transaction on).
+    pub services: crate::service::Services,
     /// This instance's id (the owner of its leases).
     pub instance_id: String,
 }

@@ -7,6 +7,7 @@ mod code;
 pub use code::{status_for_code, Code};
 use http::StatusCode;
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 /// One problem with one input field, located by a JSON pointer (RFC 6901).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -25,6 +26,18 @@ impl FieldError {
             detail: detail.into(),
         }
     }
+}
+
+/// A limit of the organisation's plan that a request would pass. Clients read it from
+/// the error's members (`limit`, `tier`, `resource`) rather than from its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanLimit {
+    /// What is counted, e.g. `agents`.
+    pub resource: &'static str,
+    /// The organisation's tier, e.g. `free`.
+    pub tier: &'static str,
+    /// How many the tier allows.
+    pub limit: u64,
 }
 
 /// Every error a client can be shown.
@@ -57,9 +70,16 @@ pub enum AppError {
     /// The gate was already approved, rejected or expired.
     #[error("{0}")]
     GateNotPending(String),
-    /// The organisation's plan does not allow this.
+    /// The organisation's plan does not allow this; the limit is in the error's
+    /// [`members`](AppError::members).
+    #[error("the {} plan allows {} {}; delete one or upgrade", .0.tier, .0.limit, .0.resource)]
+    PlanLimitExceeded(PlanLimit),
+    /// An `Idempotency-Key` whose first request is still in flight.
     #[error("{0}")]
-    PlanLimitExceeded(String),
+    IdempotencyKeyInUse(String),
+    /// An `Idempotency-Key` sent again with a different request.
+    #[error("{0}")]
+    IdempotencyKeyReused(String),
     /// Too many requests; retry after the given number of seconds.
     #[error("rate limit exceeded; retry in {0} s")]
     RateLimited(u64),
@@ -130,6 +150,8 @@ impl AppError {
             Self::Conflict(_) => Code::Conflict,
             Self::GateNotPending(_) => Code::GateNotPending,
             Self::PlanLimitExceeded(_) => Code::PlanLimitExceeded,
+            Self::IdempotencyKeyInUse(_) => Code::IdempotencyKeyInUse,
+            Self::IdempotencyKeyReused(_) => Code::IdempotencyKeyReused,
             Self::RateLimited(_) => Code::RateLimited,
             Self::TooManyStreams(_) => Code::TooManyStreams,
             Self::Unavailable(_) => Code::Unavailable,
@@ -178,6 +200,20 @@ impl AppError {
         }
     }
 
+    /// The machine-readable members this error adds to its problem document and to its
+    /// GraphQL `extensions` (besides `code` and `errors`), so both transports show the
+    /// same ones.
+    pub fn members(&self) -> Map<String, Value> {
+        match self {
+            Self::PlanLimitExceeded(l) => Map::from_iter([
+                ("resource".to_owned(), Value::from(l.resource)),
+                ("tier".to_owned(), Value::from(l.tier)),
+                ("limit".to_owned(), Value::from(l.limit)),
+            ]),
+            _ => Map::new(),
+        }
+    }
+
     /// What a client is told: internal details never leave the server.
     pub fn public_message(&self) -> String {
         self.to_string()
@@ -222,7 +258,13 @@ mod tests {
             AppError::InsufficientScope("runs:read".into()),
             AppError::NotFound(String::new()),
             AppError::Conflict(String::new()),
-            AppError::PlanLimitExceeded(String::new()),
+            AppError::PlanLimitExceeded(PlanLimit {
+                resource: "agents",
+                tier: "free",
+                limit: 3,
+            }),
+            AppError::IdempotencyKeyInUse(String::new()),
+            AppError::IdempotencyKeyReused(String::new()),
             AppError::RateLimited(1),
             AppError::TooManyStreams(String::new()),
             AppError::Unavailable(String::new()),
@@ -237,6 +279,24 @@ mod tests {
         for err in errors {
             assert_eq!(err.status(), err.code().status());
         }
+    }
+
+    #[test]
+    fn a_plan_limit_names_its_limit_in_members_and_message() {
+        let err = AppError::PlanLimitExceeded(PlanLimit {
+            resource: "agents",
+            tier: "free",
+            limit: 3,
+        });
+        assert_eq!(
+            Value::Object(err.members()),
+            serde_json::json!({ "resource": "agents", "tier": "free", "limit": 3 })
+        );
+        assert_eq!(
+            err.public_message(),
+            "the free plan allows 3 agents; delete one or upgrade"
+        );
+        assert!(AppError::NotFound(String::new()).members().is_empty());
     }
 
     #[test]

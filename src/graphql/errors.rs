@@ -57,7 +57,8 @@ impl Extension for ErrorCodesExtension {
     }
 }
 
-/// Sets `extensions.code` (and `extensions.errors` for validation) on one error.
+/// Sets `extensions.code` (and `extensions.errors` for validation, and the error's own
+/// members such as a plan limit's `limit` and `tier`) on one error.
 pub fn decorate(err: &mut ServerError, request_id: Option<&str>) {
     if err
         .extensions
@@ -68,6 +69,7 @@ pub fn decorate(err: &mut ServerError, request_id: Option<&str>) {
     }
     let mut fields = Vec::new();
     let mut scope = None;
+    let mut members = serde_json::Map::new();
     let mut internal = false;
     let code = match err.source::<AppError>() {
         Some(app) => {
@@ -94,6 +96,7 @@ pub fn decorate(err: &mut ServerError, request_id: Option<&str>) {
             if let AppError::InsufficientScope(s) = app {
                 scope = Some(s.clone());
             }
+            members = app.members();
             app.code().graphql()
         }
         None if err.path.is_empty() => Code::GraphqlValidationFailed.graphql(),
@@ -112,5 +115,11 @@ pub fn decorate(err: &mut ServerError, request_id: Option<&str>) {
     }
     if let Some(scope) = scope {
         ext.set("scope", scope);
+    }
+    // The same members as the REST problem document (`AppError::members`).
+    for (name, value) in members {
+        if let Ok(value) = Value::from_json(value) {
+            ext.set(name, value);
+        }
     }
 }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod body;
 pub mod fallback;
 pub mod health;
+pub mod idempotency;
 pub mod problem;
 pub mod request_id;
 pub mod streams;
@@ -23,7 +24,10 @@ pub fn layers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> 
     router
         .fallback(fallback::not_found)
         .layer(middleware::from_fn(fallback::problem_for_bare_errors))
-        .layer(CorsLayer::permissive().expose_headers([request_id::HEADER.clone()]))
+        .layer(CorsLayer::permissive().expose_headers([
+            request_id::HEADER.clone(),
+            http::HeaderName::from_static(idempotency::REPLAYED),
+        ]))
         .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
         .layer(middleware::from_fn(request_id::assign))
 }

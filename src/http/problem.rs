@@ -77,11 +77,12 @@ impl IntoResponse for AppError {
         if let AppError::Internal(err) = &self {
             tracing::error!(error = ?err, "internal error");
         }
-        let mut res = response(
+        let mut res = with_members(
             self.status(),
             self.code().as_str(),
             &self.public_message(),
             self.field_errors(),
+            self.members(),
         );
         if let AppError::RateLimited(secs) = self {
             res.headers_mut()

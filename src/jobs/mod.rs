@@ -6,6 +6,7 @@
 //! runs in its batches and the runtime can drive the worker without a cycle.
 
 pub mod deliveries;
+pub mod idempotency;
 pub mod instances;
 pub mod lease;
 pub mod runs;

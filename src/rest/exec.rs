@@ -239,5 +239,16 @@ pub(super) fn graphql_error_to_problem(err: &async_graphql::ServerError) -> Resp
             FieldError::new(s("pointer"), s("detail"))
         })
         .collect();
-    problem::response(status_for_code(&code), &code, &err.message, &fields)
+    // A plan limit's `limit` and `tier`, say: the resolver's own error still rides along.
+    let members = err
+        .source::<AppError>()
+        .map(AppError::members)
+        .unwrap_or_default();
+    problem::with_members(
+        status_for_code(&code),
+        &code,
+        &err.message,
+        &fields,
+        members,
+    )
 }

@@ -94,8 +94,8 @@ pub async fn run(executor: Executor, owner: String, config: WorkerConfig, stop: 
     }
 }
 
-/// The heartbeat of this instance, the reaper of every instance's orphaned runs and the
-/// expiry sweep of every organisation's gates.
+/// The heartbeat of this instance, the reaper of every instance's orphaned runs, the
+/// expiry sweep of every organisation's gates and the pruning of expired idempotency keys.
 async fn upkeep(executor: Executor, instance: Arc<Instance>, config: WorkerConfig) {
     let ttl = config.lease_ttl;
     let mut beat = tokio::time::interval(instance.beat_interval());
@@ -103,8 +103,19 @@ async fn upkeep(executor: Executor, instance: Arc<Instance>, config: WorkerConfi
     // Gates past their time are expired here, on every instance (each gate by one).
     let mut sweep = tokio::time::interval(executor.config.gates.sweep_interval);
     sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Idempotency keys past their time; one instance at a time prunes.
+    let mut prune = tokio::time::interval(executor.config.idempotency.sweep_interval);
+    prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            _ = prune.tick() => {
+                let db = &executor.db;
+                match crate::jobs::idempotency::prune(db, crate::jobs::idempotency::PRUNE_BATCH).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(keys = n, "pruned expired idempotency keys"),
+                    Err(err) => tracing::warn!(error = ?err, "could not prune idempotency keys"),
+                }
+            }
             _ = sweep.tick() => match super::gates::sweep(&executor.db, &executor.bus).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(gates = n, "expired gates past their time"),

@@ -8,6 +8,7 @@ pub mod agents;
 pub mod api_keys;
 mod db;
 pub mod gates;
+pub mod idempotency;
 pub mod orgs;
 pub mod pagination;
 pub mod runs;

@@ -162,9 +162,16 @@ fn each_route_lists_the_errors_it_can_give() {
                 "{what}: 404 only where an id is looked up"
             );
             let body = op.get("requestBody").is_some();
-            for s in ["413", "415", "422"] {
+            for s in ["413", "415"] {
                 assert_eq!(has(s), body, "{what}: {s} only where a body is read");
             }
+            // 422: a body that breaks a rule, or an `Idempotency-Key` reused (every write).
+            let write = matches!(method.as_str(), "post" | "patch" | "delete");
+            assert_eq!(
+                has("422"),
+                body || write,
+                "{what}: 422 where a body is read or a key is"
+            );
             for (status, response) in responses {
                 let response = resolve(&doc, response);
                 assert!(
@@ -185,7 +192,11 @@ fn each_route_lists_the_errors_it_can_give() {
     );
     assert_eq!(
         documented_codes(&doc, "post", "/v1/runs/{id}/cancel", 409),
-        ["conflict"]
+        ["conflict", "idempotency_key_in_use"]
+    );
+    assert_eq!(
+        documented_codes(&doc, "delete", "/v1/agents/{id}", 422),
+        ["idempotency_key_reused"]
     );
     assert_eq!(
         documented_codes(&doc, "post", "/v1/agents", 403),

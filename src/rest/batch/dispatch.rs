@@ -17,9 +17,9 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 /// The headers an operation may set itself (case-insensitive). Credentials and the
-/// request id come from the batch; a body is always JSON.
+/// request id come from the batch; a body is always JSON; an `Idempotency-Key` goes on
+/// the batch request (it keys the whole batch).
 pub const ALLOWED_HEADERS: &[&str] = &[
-    "idempotency-key",
     "accept",
     "if-match",
     "if-none-match",
@@ -111,6 +111,11 @@ impl<'a> Dispatcher<'a> {
         }
         request = request.header(&request_id::HEADER, self.request_id_of(index));
         for (name, value) in &op.headers {
+            if name.eq_ignore_ascii_case(crate::http::idempotency::KEY) {
+                return Err(refuse(
+                    "an operation of a batch cannot carry its own Idempotency-Key; put the key on the batch request".into(),
+                ));
+            }
             let name = HeaderName::from_bytes(name.as_bytes())
                 .ok()
                 .filter(|n| ALLOWED_HEADERS.contains(&n.as_str()))

@@ -12,7 +12,9 @@
 //!   the rest are not attempted. A run triggered there is queued when the batch commits
 //!   (and answers 202 `queued` without waiting).
 //!
-//! A batch sent on a unit of work already (the idempotency layer's) runs inside it.
+//! A batch with an `Idempotency-Key` runs inside the unit of work the idempotency layer
+//! began for it (its operations may not carry keys of their own): every operation is a
+//! savepoint of that unit, nothing is sent between transactions, so nothing waits.
 
 mod atomic;
 mod dispatch;

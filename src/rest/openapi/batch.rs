@@ -44,7 +44,7 @@ fn components() -> [(&'static str, Value); 4] {
                     "headers": {
                         "type": "object",
                         "additionalProperties": { "type": "string" },
-                        "description": format!("The operation's own headers; only {} (another: 400 for this operation). Credentials are the batch's; the request id is the batch's with `.<index>`.", ALLOWED_HEADERS.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", ")),
+                        "description": format!("The operation's own headers; only {} (another: 400 for this operation). Credentials are the batch's; the request id is the batch's with `.<index>`. An `Idempotency-Key` goes on the batch request: it keys the whole batch.", ALLOWED_HEADERS.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", ")),
                     },
                 },
             }),
@@ -98,8 +98,16 @@ const ERRORS: &[(u16, &[&str])] = &[
     (400, &["bad_request", "batch_too_large"]),
     (401, &["unauthenticated"]),
     (413, &["payload_too_large"]),
+    (409, &["idempotency_key_in_use"]),
     (415, &["unsupported_media_type"]),
-    (422, &["validation_failed", "batch_rolled_back"]),
+    (
+        422,
+        &[
+            "validation_failed",
+            "batch_rolled_back",
+            "idempotency_key_reused",
+        ],
+    ),
     (500, &["internal"]),
 ];
 
@@ -112,7 +120,10 @@ pub fn add(
     for (name, schema) in components() {
         schemas.insert(name.into(), schema);
     }
-    let headers = json!({ "X-Request-Id": { "$ref": "#/components/headers/X-Request-Id" } });
+    let headers = json!({
+        "X-Request-Id": { "$ref": "#/components/headers/X-Request-Id" },
+        "Idempotent-Replayed": { "$ref": "#/components/headers/Idempotent-Replayed" },
+    });
     let mut answers = Map::new();
     answers.insert(
         "200".into(),
@@ -148,9 +159,12 @@ pub fn add(
     let operation = json!({
         "operationId": "batch",
         "summary": format!("Send up to {MAX_BATCH_OPERATIONS} operations in one request"),
-        "description": "Each operation goes through the same authentication, scope checks, validation and limits as if it were sent alone, and its result is what it would answer alone. Without `atomic`, each operation's changes are kept or rolled back on its own and the batch answers 200.",
+        "description": "Each operation goes through the same authentication, scope checks, validation and limits as if it were sent alone, and its result is what it would answer alone. Without `atomic`, each operation's changes are kept or rolled back on its own and the batch answers 200. An `Idempotency-Key` on the batch request keys the whole batch (its answer is kept with the changes of its operations, and nothing waits: a run triggered in it answers 202 `queued`).",
         "tags": ["batch"],
-        "parameters": [{ "$ref": "#/components/parameters/X-Request-Id" }],
+        "parameters": [
+            { "$ref": "#/components/parameters/X-Request-Id" },
+            { "$ref": "#/components/parameters/Idempotency-Key" },
+        ],
         "requestBody": {
             "required": true,
             "content": { "application/json": { "schema": reference("BatchRequest"), "example": request_example() } },

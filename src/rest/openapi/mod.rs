@@ -55,6 +55,9 @@ fn parameters(gen: &Gen, route: &CompiledRoute) -> Vec<Value> {
         .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
         .collect();
     params.push(json!({ "$ref": "#/components/parameters/X-Request-Id" }));
+    if problems::is_write(route) {
+        params.push(json!({ "$ref": "#/components/parameters/Idempotency-Key" }));
+    }
     if route.def.shape == Shape::Stream {
         params.push(json!({ "$ref": "#/components/parameters/Last-Event-ID" }));
         // `fields` is read but has no effect on a stream: not offered.
@@ -120,7 +123,11 @@ fn json_content(schema: Value, example: Option<Value>) -> Value {
 
 fn success(gen: &mut Gen, route: &CompiledRoute) -> Map<String, Value> {
     let def = &route.def;
-    let headers = json!({ "X-Request-Id": { "$ref": "#/components/headers/X-Request-Id" } });
+    let mut headers = json!({ "X-Request-Id": { "$ref": "#/components/headers/X-Request-Id" } });
+    if problems::is_write(route) {
+        headers["Idempotent-Replayed"] =
+            json!({ "$ref": "#/components/headers/Idempotent-Replayed" });
+    }
     let body = gen.body(route);
     let mut content = Map::new();
     if def.shape == Shape::Stream {

@@ -72,8 +72,18 @@ pub fn codes(route: &CompiledRoute) -> BTreeMap<u16, Vec<&'static str>> {
     for (_, rule) in RULES.iter().filter(|(op, _)| *op == route.def.operation) {
         rule.iter().copied().for_each(&mut add);
     }
+    if is_write(route) {
+        // `Idempotency-Key` (http::idempotency): malformed (400), in flight, reused.
+        add("idempotency_key_in_use");
+        add("idempotency_key_reused");
+    }
     add("internal");
     out
+}
+
+/// Whether `route` reads `Idempotency-Key` (POST, PATCH and DELETE do).
+pub fn is_write(route: &CompiledRoute) -> bool {
+    matches!(route.def.method, "POST" | "PATCH" | "DELETE")
 }
 
 /// What each code means, for the responses' descriptions.
@@ -84,7 +94,7 @@ fn meaning(code: &str) -> &'static str {
         "unauthenticated" => "no credentials, or unknown, expired or revoked ones",
         "insufficient_scope" => "the credentials lack the scope the operation needs",
         "forbidden" => "the caller may not do this at all",
-        "plan_limit_exceeded" => "the organisation's plan does not allow more",
+        "plan_limit_exceeded" => "the organisation's plan does not allow more; `limit`, `tier` and `resource` say which limit",
         "not_found" => "no such resource in the caller's organisation",
         "conflict" => "the request conflicts with the resource's current state",
         "validation_failed" => "the body breaks a rule; `errors` points at each problem",
@@ -92,6 +102,8 @@ fn meaning(code: &str) -> &'static str {
         "unsupported_media_type" => "the body is not sent as application/json",
         "too_many_streams" => "the key or organisation already holds as many open streams as it may",
         "unavailable" => "the server cannot serve this now (shutting down, or its storage is out of reach); retry shortly",
+        "idempotency_key_in_use" => "the first request with this `Idempotency-Key` is still in flight; retry shortly for its answer",
+        "idempotency_key_reused" => "this `Idempotency-Key` was used for a different request (method, route or body)",
         "method_not_allowed" => "the path exists, but not for this method; `Allow` lists its methods",
         "batch_too_large" => "the batch holds more operations than a batch may (100)",
         "batch_rolled_back" => "an operation of an atomic batch failed (`failed_operation`; its answer is the last of `results`), so none of the batch's changes were kept",
@@ -159,7 +171,7 @@ pub fn method_not_allowed() -> (String, Value) {
 pub fn problem_schema() -> Value {
     json!({
         "type": "object",
-        "description": "An RFC 9457 problem document: every REST error. GraphQL reports the same `code` (upper case) in `extensions.code`.",
+        "description": "An RFC 9457 problem document: every REST error. GraphQL reports the same `code` (upper case) in `extensions.code`, and the same extension members (`limit`, `tier`, `resource`) in `extensions`.",
         "properties": {
             "type": { "type": "string", "description": "Always `about:blank`: `code` says what happened." },
             "title": { "type": "string", "description": "The HTTP status's reason phrase." },
@@ -179,6 +191,9 @@ pub fn problem_schema() -> Value {
                     "required": ["pointer", "detail"],
                 },
             },
+            "limit": { "type": "integer", "minimum": 0, "description": "With `plan_limit_exceeded`: how many `resource` the `tier` allows." },
+            "tier": { "type": "string", "enum": ["free", "pro", "enterprise"], "description": "With `plan_limit_exceeded`: the organisation's plan tier." },
+            "resource": { "type": "string", "enum": ["agents"], "description": "With `plan_limit_exceeded`: what the limit counts." },
         },
         "required": ["type", "title", "status", "detail", "code", "request_id"],
     })
@@ -190,6 +205,10 @@ pub fn headers() -> Value {
         "X-Request-Id": {
             "description": "The request's id: the client's own `X-Request-Id` when it sent a usable one, else a fresh `req_...`. Every answer carries it.",
             "schema": { "type": "string" },
+        },
+        "Idempotent-Replayed": {
+            "description": "`true` on an answer replayed for a repeated `Idempotency-Key` (the work was not done again).",
+            "schema": { "type": "string", "enum": ["true"] },
         },
         "WWW-Authenticate": {
             "description": "The Bearer challenge (RFC 6750), with `error=\"invalid_token\"` or `error=\"insufficient_scope\"` when that is the reason.",
@@ -206,6 +225,12 @@ pub fn parameters() -> Value {
             "in": "header",
             "description": "An id for this request (1 to 128 visible ASCII characters), echoed in `X-Request-Id` and in problem documents; a fresh one replaces a missing or unusable one.",
             "schema": { "type": "string" },
+        },
+        "Idempotency-Key": {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "description": "1 to 255 printable ASCII characters. Repeating a request with the same key (per organisation, for 24 h) replays its first answer with `Idempotent-Replayed: true` instead of doing the work again; the same key with a different request is `idempotency_key_reused` (422), and while the first is in flight `idempotency_key_in_use` (409). Answers that failed are not kept.",
+            "schema": { "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7E]+$" },
         },
         "Last-Event-ID": {
             "name": "Last-Event-ID",

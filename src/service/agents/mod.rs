@@ -5,7 +5,7 @@ pub mod versions;
 
 use super::pagination::{self, Keyset, Kind, Page, PageArgs, Sort, SortValue};
 use crate::auth::{Principal, Scope};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, PlanLimit};
 use crate::ids;
 use chrono::{DateTime, Utc};
 use entity::agents::{self, Column, Entity, Model};
@@ -205,13 +205,17 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
-    if let Some(max) = p.tier.agent_limit() {
-        if live(p).count(&txn).await? > max {
+    // The stored tier, not the principal's (cached for `auth_cache_ttl`): read under the
+    // same lock, so a tier change and a create never cross, and a downgrade counts at once.
+    let tier = super::orgs::tier(&txn, &p.org_id).await?;
+    if let Some(limit) = tier.agent_limit() {
+        if live(p).count(&txn).await? > limit {
             txn.rollback().await?;
-            return Err(AppError::PlanLimitExceeded(format!(
-                "the {} plan allows {max} agents; delete one or upgrade",
-                p.tier.as_str()
-            )));
+            return Err(AppError::PlanLimitExceeded(PlanLimit {
+                resource: "agents",
+                tier: tier.as_str(),
+                limit,
+            }));
         }
     }
     versions::record(&txn, &agent).await?;

@@ -7,6 +7,7 @@
 mod atomic;
 mod cap;
 mod graphql;
+mod keys;
 mod results;
 
 use crate::common::calls::call;

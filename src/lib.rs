@@ -119,13 +119,46 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
 /// the state (see `state.rs`).
 pub fn router(state: AppState) -> axum::Router {
     use axum::middleware::from_fn_with_state;
+    use http::idempotency::{guard, Api, Idempotency};
+    let routes = routes(&state);
+    // A batch's operations go through everything a lone request goes through (layers,
+    // fallback, auth, idempotency), in-process; the batch route itself is not among them.
+    let operations = http::layers(routes.clone()).with_state(state.clone());
+    let keys = Idempotency::new(state.services.clone(), Api::Rest, problem);
+    let batch = rest::batch::Batch::new(
+        operations,
+        state.rest.clone(),
+        state.services.clone(),
+        state.config.body_limit_bytes,
+    )
+    .routes()
+    // A key on the batch request keys the whole batch: its unit holds every operation.
+    .route_layer(from_fn_with_state(keys, guard));
+    // The batch request costs one request; each operation costs its own on the way in.
+    let batch = http::rate_limit::RateGate::new(state.rate_limits.clone())
+        .guard(batch)
+        .route_layer(from_fn_with_state(
+            http::auth::Gate::new(state.auth.clone()),
+            http::auth::require_principal,
+        ));
+    http::layers(routes.merge(batch)).with_state(state)
+}
+
+/// How the REST layers refuse: the error's problem+json.
+fn problem(_: &axum::extract::Request, err: error::AppError) -> axum::response::Response {
+    axum::response::IntoResponse::into_response(err)
+}
+
+/// Every route but `POST /v1/batch`, without the shared layers.
+fn routes(state: &AppState) -> axum::Router<AppState> {
+    use axum::middleware::from_fn_with_state;
     use axum::routing::{get, post};
     use http::auth::{require_principal, Gate};
     use http::idempotency::{guard, Api, Idempotency};
     use http::rate_limit::RateGate;
     let gate = Gate::new(state.auth.clone());
     let rate = RateGate::new(state.rate_limits.clone());
-    let problem: http::auth::Refusal = |_, err| axum::response::IntoResponse::into_response(err);
+    let problem: http::auth::Refusal = problem;
     let keys = |api, refuse| Idempotency::new(state.services.clone(), api, refuse);
     // Each group, outside in: auth, the rate limit (it charges the principal's
     // organisation; a replay costs a request too), then idempotency keys (per
@@ -154,15 +187,14 @@ pub fn router(state: AppState) -> axum::Router {
     let rest = rate
         .guard(rest)
         .route_layer(from_fn_with_state(gate, require_principal));
-    let routes = axum::Router::new()
+    axum::Router::new()
         .merge(graphql)
         .merge(rest)
         // Authenticated in `connection_init`, not by header; rate-limited per message.
         .route("/graphql/ws", get(graphql::ws::handler))
         .route("/healthz", get(http::health::healthz))
         .route("/readyz", get(http::health::readyz))
-        .route("/openapi.json", get(rest::openapi::serve));
-    http::layers(routes).with_state(state)
+        .route("/openapi.json", get(rest::openapi::serve))
 }
 
 /// Serves until `shutdown` resolves. Then every stream ends (a final SSE event, a

@@ -31,7 +31,8 @@ pub struct AppState {
     pub executor: crate::runtime::executor::Executor,
     /// Open streams: caps per key and organisation, revocation and shutdown.
     pub streams: crate::http::streams::Streams,
-    /// The service layer's handles (what the idempotency layer runs requests on).
+    /// The service layer's handles (what the idempotency layer runs requests on, and a
+    /// batch begins its transaction on).
     pub services: crate::service::Services,
     /// Per-organisation rate limits (the layer's, and the WebSocket transport's).
     pub rate_limits: crate::http::rate_limit::RateLimits,

@@ -57,13 +57,17 @@ pub enum Code {
     StorageError,
     /// A run whose worker stopped holding its lease.
     WorkerLost,
+    /// A batch (`POST /v1/batch`, or a GraphQL array) with more operations than allowed.
+    BatchTooLarge,
+    /// An operation of an atomic batch failed, so none of its operations' changes were kept.
+    BatchRolledBack,
     /// Anything unexpected.
     Internal,
 }
 
 impl Code {
     /// Every code.
-    pub const ALL: [Self; 26] = [
+    pub const ALL: [Self; 28] = [
         Self::BadRequest,
         Self::ValidationFailed,
         Self::Unauthenticated,
@@ -89,6 +93,8 @@ impl Code {
         Self::IdempotencyKeyReused,
         Self::StorageError,
         Self::WorkerLost,
+        Self::BatchTooLarge,
+        Self::BatchRolledBack,
         Self::Internal,
     ];
 
@@ -120,6 +126,8 @@ impl Code {
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::StorageError => "storage_error",
             Self::WorkerLost => "worker_lost",
+            Self::BatchTooLarge => "batch_too_large",
+            Self::BatchRolledBack => "batch_rolled_back",
             Self::Internal => "internal",
         }
     }
@@ -144,8 +152,11 @@ impl Code {
             | Self::GraphqlValidationFailed
             | Self::BadUserInput
             | Self::QueryTooComplex
-            | Self::ResponseTooLarge => StatusCode::BAD_REQUEST,
-            Self::ValidationFailed | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            | Self::ResponseTooLarge
+            | Self::BatchTooLarge => StatusCode::BAD_REQUEST,
+            Self::ValidationFailed | Self::IdempotencyKeyReused | Self::BatchRolledBack => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::InsufficientScope | Self::PlanLimitExceeded => {
                 StatusCode::FORBIDDEN
@@ -216,6 +227,8 @@ mod tests {
             ("response_too_large", 400),
             ("validation_failed", 422),
             ("idempotency_key_reused", 422),
+            ("batch_too_large", 400),
+            ("BATCH_ROLLED_BACK", 422),
             ("unauthenticated", 401),
             ("forbidden", 403),
             ("insufficient_scope", 403),

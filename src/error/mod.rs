@@ -109,6 +109,9 @@ pub enum AppError {
     /// The request's Content-Type is not one the route reads.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A batch with more operations than the given most.
+    #[error("a batch holds at most {0} operations; split it")]
+    BatchTooLarge(usize),
     /// Anything unexpected: logged in full, shown as an opaque `internal`.
     #[error("internal error")]
     Internal(anyhow::Error),
@@ -157,6 +160,7 @@ impl AppError {
             Self::ResponseTooLarge(_) => Code::ResponseTooLarge,
             Self::MethodNotAllowed => Code::MethodNotAllowed,
             Self::UnsupportedMediaType(_) => Code::UnsupportedMediaType,
+            Self::BatchTooLarge(_) => Code::BatchTooLarge,
             Self::Internal(_) => Code::Internal,
         }
     }
@@ -269,6 +273,7 @@ mod tests {
             AppError::ResponseTooLarge(1),
             AppError::MethodNotAllowed,
             AppError::UnsupportedMediaType(String::new()),
+            AppError::BatchTooLarge(100),
             AppError::internal(anyhow::anyhow!("boom")),
         ];
         for err in errors {

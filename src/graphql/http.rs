@@ -2,6 +2,7 @@
 //! `application/graphql-response+json` and `application/json`, the spec's status codes,
 //! and no mutations over GET (405).
 
+use super::params::{params_from_json, params_from_query_string, Params};
 use super::AppSchema;
 use crate::auth::Authenticator;
 use crate::config::Config;
@@ -11,7 +12,6 @@ use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType,
 };
 use async_graphql::{Request as GqlRequest, Variables};
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -39,7 +39,7 @@ pub struct GraphqlState {
 
 /// The response media type the client accepts.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Media {
+pub(super) enum Media {
     GraphqlResponse,
     Json,
 }
@@ -73,59 +73,6 @@ fn negotiate(headers: &HeaderMap) -> Option<Media> {
     }
 }
 
-/// The parameters of a GraphQL request.
-struct Params {
-    query: String,
-    operation_name: Option<String>,
-    variables: Option<Map<String, Value>>,
-}
-
-fn params_from_json(v: Value) -> Result<Params, String> {
-    let Value::Object(mut obj) = v else {
-        return Err("the request body must be a JSON object (batching is not supported)".into());
-    };
-    let query = match obj.remove("query") {
-        Some(Value::String(q)) => q,
-        Some(_) => return Err("`query` must be a string".into()),
-        None => return Err("the request has no `query`".into()),
-    };
-    let operation_name = match obj.remove("operationName") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(_) => return Err("`operationName` must be a string or null".into()),
-    };
-    let variables = match obj.remove("variables") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(m)) => Some(m),
-        Some(_) => return Err("`variables` must be an object or null".into()),
-    };
-    match obj.remove("extensions") {
-        None | Some(Value::Null) | Some(Value::Object(_)) => {}
-        Some(_) => return Err("`extensions` must be an object or null".into()),
-    }
-    Ok(Params {
-        query,
-        operation_name,
-        variables,
-    })
-}
-
-fn params_from_query_string(qs: &str) -> Result<Params, String> {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(qs).map_err(|_| "the query string is not valid".to_string())?;
-    let mut obj = Map::new();
-    for (k, v) in pairs {
-        let value = match k.as_str() {
-            "variables" | "extensions" if !v.is_empty() => {
-                serde_json::from_str(&v).map_err(|_| format!("`{k}` must be URL-encoded JSON"))?
-            }
-            _ => Value::String(v),
-        };
-        obj.insert(k, value);
-    }
-    params_from_json(Value::Object(obj))
-}
-
 /// A GraphQL-shaped error response for failures before execution.
 pub fn error_response(req: &Request, status: StatusCode, err: &AppError) -> Response {
     let media = negotiate(req.headers()).unwrap_or(Media::Json);
@@ -149,7 +96,7 @@ pub fn refuse(req: &Request, err: AppError) -> Response {
     res
 }
 
-fn reply(media: Media, status: StatusCode, body: Value) -> Response {
+pub(super) fn reply(media: Media, status: StatusCode, body: Value) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, media.content_type())],
@@ -158,7 +105,12 @@ fn reply(media: Media, status: StatusCode, body: Value) -> Response {
         .into_response()
 }
 
-fn request_error(media: Media, status: StatusCode, code: &str, message: &str) -> Response {
+pub(super) fn request_error(
+    media: Media,
+    status: StatusCode,
+    code: &str,
+    message: &str,
+) -> Response {
     reply(
         media,
         status,
@@ -182,7 +134,9 @@ pub async fn get(State(state): State<GraphqlState>, req: Request) -> Response {
             )
         }
     };
-    execute(&state, req, params, media, true).await
+    execute(&state, req.extensions(), params, media, true)
+        .await
+        .into_response(media)
 }
 
 /// `POST /graphql` with an `application/json` body.
@@ -215,21 +169,25 @@ pub async fn post(State(state): State<GraphqlState>, req: Request) -> Response {
             return request_error(media, e.status(), &e.code().graphql(), &e.public_message())
         }
     };
-    let params = match serde_json::from_slice::<Value>(&bytes) {
-        Ok(v) => params_from_json(v),
-        Err(e) => Err(format!("the body is not valid JSON: {e}")),
-    };
-    match params {
-        Ok(params) => {
-            execute(
-                &state,
-                Request::from_parts(parts, Body::empty()),
-                params,
+    let value = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            let msg = format!("the body is not valid JSON: {e}");
+            return request_error(
                 media,
-                false,
-            )
-            .await
+                StatusCode::BAD_REQUEST,
+                &Code::BadRequest.graphql(),
+                &msg,
+            );
         }
+    };
+    if let Value::Array(items) = value {
+        return super::batch::post(&state, &parts.extensions, items, media).await;
+    }
+    match params_from_json(value) {
+        Ok(params) => execute(&state, &parts.extensions, params, media, false)
+            .await
+            .into_response(media),
         Err(msg) => request_error(
             media,
             StatusCode::BAD_REQUEST,
@@ -247,13 +205,44 @@ fn not_acceptable() -> Response {
     )
 }
 
-async fn execute(
+/// What one GraphQL request answers: the status it gets alone, and its body.
+pub(super) struct Answer {
+    /// The HTTP status (200 unless the request failed before execution).
+    pub status: StatusCode,
+    /// `{"data", "errors", "extensions"}`.
+    pub body: Value,
+    /// `Allow` on a 405.
+    allow: Option<&'static str>,
+}
+
+impl Answer {
+    /// The answer for a request that failed before execution.
+    pub fn failed(status: StatusCode, code: &str, message: &str) -> Self {
+        Self {
+            status,
+            body: json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }),
+            allow: None,
+        }
+    }
+
+    fn into_response(self, media: Media) -> Response {
+        let mut res = reply(media, self.status, self.body);
+        if let Some(allow) = self.allow {
+            res.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        res
+    }
+}
+
+/// Executes one GraphQL request as the caller in `ext` (one operation of a batch, too).
+pub(super) async fn execute(
     state: &GraphqlState,
-    req: Request,
+    ext: &http::Extensions,
     params: Params,
     media: Media,
     is_get: bool,
-) -> Response {
+) -> Answer {
     let doc = match async_graphql::parser::parse_query(&params.query) {
         Ok(doc) => doc,
         Err(err) => {
@@ -262,8 +251,7 @@ async fn execute(
             } else {
                 StatusCode::OK
             };
-            return request_error(
-                media,
+            return Answer::failed(
                 status,
                 &Code::GraphqlParseFailed.graphql(),
                 &err.to_string(),
@@ -281,12 +269,7 @@ async fn execute(
             StatusCode::OK
         };
         let message = format!("variable `${name}` is required but was not provided");
-        return request_error(
-            media,
-            status,
-            &Code::GraphqlValidationFailed.graphql(),
-            &message,
-        );
+        return Answer::failed(status, &Code::GraphqlValidationFailed.graphql(), &message);
     }
     if is_get {
         let op_type = selected(&doc, params.operation_name.as_deref()).map(|op| op.ty);
@@ -294,18 +277,16 @@ async fn execute(
             op_type,
             Some(OperationType::Mutation | OperationType::Subscription)
         ) {
-            let mut res = request_error(
-                media,
+            let mut answer = Answer::failed(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "METHOD_NOT_ALLOWED",
                 "mutations and subscriptions cannot be sent with GET; use POST",
             );
-            res.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return res;
+            answer.allow = Some("POST");
+            return answer;
         }
     }
-    let mut gql = super::with_caller(GqlRequest::new(params.query), req.extensions());
+    let mut gql = super::with_caller(GqlRequest::new(params.query), ext);
     if let Some(name) = params.operation_name {
         gql = gql.operation_name(name);
     }
@@ -341,7 +322,11 @@ async fn execute(
     } else {
         StatusCode::OK
     };
-    reply(media, status, Value::Object(body))
+    Answer {
+        status,
+        body: Value::Object(body),
+        allow: None,
+    }
 }
 
 /// The operation a request selects (`None` when it cannot be told; execution reports it).

@@ -3,6 +3,7 @@
 
 pub mod agents;
 pub mod api_keys;
+mod batch;
 pub mod connection;
 pub mod cost;
 pub mod enums;
@@ -11,6 +12,7 @@ pub mod gates;
 pub mod http;
 pub mod limits;
 pub mod loaders;
+mod params;
 pub mod runs;
 pub mod scalars;
 pub mod sse;

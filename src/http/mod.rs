@@ -15,6 +15,10 @@ use axum::{middleware, Router};
 use tower_http::cors::CorsLayer;
 use tower_http::trace::TraceLayer;
 
+/// The most operations one batch may hold: `POST /v1/batch`, or a GraphQL request that
+/// is a JSON array of operations.
+pub const MAX_BATCH_OPERATIONS: usize = 100;
+
 /// `router` with the fallback (404 problem+json) and the layers around every request:
 /// request id, log span, CORS, and problem+json for bare errors.
 pub fn layers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {

@@ -187,14 +187,35 @@ struct MeterState {
 }
 
 impl Meter {
-    /// Charges `units` requests for what this request carries (e.g. the operations of a
-    /// batch); the unit the layer charged up front pays for the first one. At most the
-    /// burst is charged (more could never fit). `rate_limited` when the budget has not
-    /// got them; the response is then a 429 whatever the handler answers.
+    /// Charges `units` requests for what this request carries; units paid ahead (the
+    /// one the layer charged up front, or a [`Meter::prepay`]) pay for them first. At
+    /// most the burst is charged (more could never fit). `rate_limited` when the budget
+    /// has not got them; the response is then a 429 whatever the handler answers.
     pub async fn charge(&self, units: u32) -> AppResult<()> {
         let units = units.clamp(1, self.0.quota.burst);
-        let prepaid = self.0.prepaid.swap(0, Ordering::Relaxed);
-        let extra = units.saturating_sub(prepaid);
+        let taken = self
+            .0
+            .prepaid
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| {
+                Some(p - p.min(units))
+            })
+            .map_or(0, |before| before.min(units));
+        self.spend(units - taken).await
+    }
+
+    /// Pays ahead for `units` requests (a GraphQL batch: one per request in it, before
+    /// any runs), so a batch over the budget is refused whole; each request's own
+    /// charge then draws on what was paid.
+    pub async fn prepay(&self, units: u32) -> AppResult<()> {
+        let units = units.clamp(1, self.0.quota.burst);
+        let have = self.0.prepaid.load(Ordering::Relaxed);
+        let extra = units.saturating_sub(have);
+        self.spend(extra).await?;
+        self.0.prepaid.fetch_add(extra, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn spend(&self, extra: u32) -> AppResult<()> {
         if extra == 0 {
             return Ok(());
         }

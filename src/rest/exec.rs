@@ -67,7 +67,8 @@ async fn run(
     let mut stream = None;
     if let Some(input_ty) = route.op.variable("input") {
         // An optional input (`approveGate(input: ...)`) may be left out: no body is `{}`.
-        let mut input = read_json_body(state, req, input_ty.nullable).await?;
+        let mut input =
+            read_json_body(state.config.body_limit_bytes, req, input_ty.nullable).await?;
         if let Some(on_request) = &route.def.stream {
             // `"stream": true` (or Accept: text/event-stream) asks for the events of what
             // the route starts instead of its result; it then starts without waiting.
@@ -169,8 +170,9 @@ fn last_event_id(req: &Request) -> Result<Option<i64>, AppError> {
     }
 }
 
-async fn read_json_body(
-    state: &RestState,
+/// A JSON object body of at most `limit` bytes (`{}` when `optional` and empty).
+pub(super) async fn read_json_body(
+    limit: usize,
     req: Request,
     optional: bool,
 ) -> Result<Value, AppError> {
@@ -179,7 +181,7 @@ async fn read_json_body(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let bytes = crate::http::body::read(req.into_body(), state.config.body_limit_bytes).await?;
+    let bytes = crate::http::body::read(req.into_body(), limit).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         if optional {
             return Ok(json!({}));

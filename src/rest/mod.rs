@@ -1,6 +1,7 @@
 //! The REST translation module (DESIGN.md §3): each `/v1` route is a row of
 //! [`table::ROUTES`] executed as its stored GraphQL operation on the same schema.
 
+pub mod batch;
 pub mod document;
 pub mod enums;
 pub mod exec;

@@ -8,6 +8,7 @@ mod node;
 mod adapters;
 mod agents;
 mod auth;
+mod batch;
 mod cancel_wait;
 mod config_boot;
 mod config_defaults;

@@ -2,6 +2,7 @@
 //! request bodies from the input types, responses from the stored selections, errors
 //! from what each route can answer. Every schema is a named component.
 
+mod batch;
 mod examples;
 pub mod problems;
 mod schemas;
@@ -207,6 +208,7 @@ pub fn generate(api: &RestApi) -> Value {
             .or_insert_with(|| json!({}));
         entry[route.def.method.to_ascii_lowercase()] = op;
     }
+    batch::add(&mut paths, &mut gen.schemas, &mut responses);
     let (name, response) = problems::method_not_allowed();
     responses.insert(name, response);
     gen.schemas

@@ -108,6 +108,8 @@ fn meaning(code: &str) -> &'static str {
         "idempotency_key_in_use" => "the first request with this `Idempotency-Key` is still in flight; retry shortly for its answer",
         "idempotency_key_reused" => "this `Idempotency-Key` was used for a different request (method, route or body)",
         "method_not_allowed" => "the path exists, but not for this method; `Allow` lists its methods",
+        "batch_too_large" => "the batch holds more operations than a batch may (100)",
+        "batch_rolled_back" => "an operation of an atomic batch failed (`failed_operation`; its answer is the last of `results`), so none of the batch's changes were kept",
         _ => "an unexpected error, logged under the request id",
     }
 }

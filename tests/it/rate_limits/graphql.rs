@@ -87,3 +87,39 @@ async fn rest_calls_cost_one_request_whatever_their_stored_document_costs() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(budget(&r).remaining, 19);
 }
+
+/// POSTs a GraphQL batch (a JSON array), whatever the status.
+async fn gql_batch(api: &Api, queries: &[&str]) -> Reply {
+    let items: Vec<_> = queries.iter().map(|q| json!({ "query": q })).collect();
+    call(api.request(Method::POST, "/graphql").json(&items)).await
+}
+
+#[tokio::test]
+async fn a_graphql_batch_costs_the_sum_of_its_parts_and_over_the_budget_runs_nothing() {
+    let s = start_real().await;
+    let api = org_with(&s, "free", 1, 20).await;
+    // 1 + 1 + 3 (a page of 100 agents costs 3).
+    let page = "{ agents(first: 100) { nodes { id name } } }";
+    let mixed = gql_batch(&api, &[CHEAP, CHEAP, page]).await;
+    assert_eq!(mixed.status, 200, "{}", mixed.body);
+    assert_eq!(
+        mixed.body.as_array().map(Vec::len),
+        Some(3),
+        "{}",
+        mixed.body
+    );
+    assert_eq!(budget(&mixed).remaining, 15);
+    // 16 requests do not fit in 15: refused whole, before any of them ran.
+    let create = "mutation { createAgent(input: { name: \"x\", model: \"mock/echo\" }) { id } }";
+    let mut items = vec![CHEAP; 15];
+    items.push(create);
+    let refused = gql_batch(&api, &items).await;
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    let agents = gql(&api, "{ agents(first: 5) { nodes { id } } }").await;
+    assert_eq!(agents.status, 200, "{}", agents.body);
+    assert_eq!(
+        agents.body["data"]["agents"]["nodes"],
+        json!([]),
+        "nothing ran"
+    );
+}

@@ -42,19 +42,20 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/orchstack-ratelimit.XXXXXX")
 # request is checked and charged, and none is refused.
 ROOMY="ORCHSTACK_RATE_LIMITS__ENTERPRISE__PER_MINUTE=100000000 ORCHSTACK_RATE_LIMITS__ENTERPRISE__BURST=10000000"
 CONFIGS=(
-  "layers off|ORCHSTACK_RATE_LIMITS__ENABLED=false"
-  "rate limiter on, in-process|ORCHSTACK_RATE_LIMITS__ENABLED=true $ROOMY"
+  "layers off|ORCHSTACK_RATE_LIMITS__ENABLED=false ORCHSTACK_IDEMPOTENCY__ENABLED=false"
+  "idempotency layer on|ORCHSTACK_RATE_LIMITS__ENABLED=false ORCHSTACK_IDEMPOTENCY__ENABLED=true"
+  "rate limiter on, in-process|ORCHSTACK_RATE_LIMITS__ENABLED=true ORCHSTACK_IDEMPOTENCY__ENABLED=false $ROOMY"
+  "both on, in-process|ORCHSTACK_RATE_LIMITS__ENABLED=true ORCHSTACK_IDEMPOTENCY__ENABLED=true $ROOMY"
 )
 if [[ -n $REDIS ]]; then
   if redis-cli -u "$REDIS" ping >/dev/null 2>&1; then
-    CONFIGS+=("rate limiter on, Redis|ORCHSTACK_RATE_LIMITS__ENABLED=true $ROOMY REDIS_URL=$REDIS")
+    CONFIGS+=("both on, Redis limiter|ORCHSTACK_RATE_LIMITS__ENABLED=true ORCHSTACK_IDEMPOTENCY__ENABLED=true $ROOMY REDIS_URL=$REDIS")
   else
     log "no Redis answers at $REDIS: no Redis row"
   fi
 fi
-# --- idempotency: rows for the idempotency layer go here (its server's environment,
-# e.g. "idempotency on|...", and "rate limiter + idempotency on|..."); the report and
-# the targets below take every row.
+# The idempotency layer acts on writes that carry a key; on this GET it costs its place
+# in the stack (a header lookup), which is what a read pays for it.
 
 PIDS=()
 cleanup() {

@@ -119,7 +119,7 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
 /// the state (see `state.rs`).
 pub fn router(state: AppState) -> axum::Router {
     use axum::middleware::from_fn_with_state;
-    use http::idempotency::{guard, Api, Idempotency};
+    use http::idempotency::{Api, Idempotency};
     let routes = routes(&state);
     // A batch's operations go through everything a lone request goes through (layers,
     // fallback, auth, idempotency), in-process; the batch route itself is not among them.
@@ -131,9 +131,9 @@ pub fn router(state: AppState) -> axum::Router {
         state.services.clone(),
         state.config.body_limit_bytes,
     )
-    .routes()
+    .routes();
     // A key on the batch request keys the whole batch: its unit holds every operation.
-    .route_layer(from_fn_with_state(keys, guard));
+    let batch = with_keys(batch, keys);
     // The batch request costs one request; each operation costs its own on the way in.
     let batch = http::rate_limit::RateGate::new(state.rate_limits.clone())
         .guard(batch)
@@ -142,6 +142,20 @@ pub fn router(state: AppState) -> axum::Router {
             http::auth::require_principal,
         ));
     http::layers(routes.merge(batch)).with_state(state)
+}
+
+/// `routes` behind the idempotency layer, unless `idempotency.enabled` is off.
+fn with_keys(
+    routes: axum::Router<AppState>,
+    keys: http::idempotency::Idempotency,
+) -> axum::Router<AppState> {
+    match keys.enabled() {
+        true => routes.route_layer(axum::middleware::from_fn_with_state(
+            keys,
+            http::idempotency::guard,
+        )),
+        false => routes,
+    }
 }
 
 /// How the REST layers refuse: the error's problem+json.
@@ -154,7 +168,7 @@ fn routes(state: &AppState) -> axum::Router<AppState> {
     use axum::middleware::from_fn_with_state;
     use axum::routing::{get, post};
     use http::auth::{require_principal, Gate};
-    use http::idempotency::{guard, Api, Idempotency};
+    use http::idempotency::{Api, Idempotency};
     use http::rate_limit::RateGate;
     let gate = Gate::new(state.auth.clone());
     let rate = RateGate::new(state.rate_limits.clone());
@@ -168,11 +182,8 @@ fn routes(state: &AppState) -> axum::Router<AppState> {
             "/graphql",
             get(graphql::http::get).post(graphql::http::post),
         )
-        .route("/graphql/stream", post(graphql::sse::handler))
-        .route_layer(from_fn_with_state(
-            keys(Api::Graphql, graphql::http::refuse),
-            guard,
-        ));
+        .route("/graphql/stream", post(graphql::sse::handler));
+    let graphql = with_keys(graphql, keys(Api::Graphql, graphql::http::refuse));
     let graphql = rate
         .clone()
         .refusing_with(graphql::http::refuse)
@@ -182,8 +193,7 @@ fn routes(state: &AppState) -> axum::Router<AppState> {
             gate.clone().refusing_with(graphql::http::refuse),
             require_principal,
         ));
-    let rest =
-        rest::routes(&state.rest).route_layer(from_fn_with_state(keys(Api::Rest, problem), guard));
+    let rest = with_keys(rest::routes(&state.rest), keys(Api::Rest, problem));
     let rest = rate
         .guard(rest)
         .route_layer(from_fn_with_state(gate, require_principal));

@@ -9,6 +9,9 @@ use std::time::Duration;
 #[derive(Debug, Clone, Serialize, Deserialize, DocumentedFields)]
 #[serde(default)]
 pub struct IdempotencyConfig {
+    /// Whether `Idempotency-Key` is honoured (off: the header is ignored, as if the
+    /// layer were not there; for measuring its cost).
+    pub enabled: bool,
     /// How long a key's answer is kept (and replayed).
     #[serde(with = "humantime_serde")]
     pub ttl: Duration,
@@ -24,6 +27,7 @@ pub struct IdempotencyConfig {
 impl Default for IdempotencyConfig {
     fn default() -> Self {
         Self {
+            enabled: true,
             ttl: Duration::from_secs(24 * 3600),
             lock_ttl: Duration::from_secs(300),
             sweep_interval: Duration::from_secs(60),

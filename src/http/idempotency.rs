@@ -44,6 +44,11 @@ pub struct Idempotency {
 }
 
 impl Idempotency {
+    /// Whether keys are honoured (`idempotency.enabled`).
+    pub fn enabled(&self) -> bool {
+        self.services.config.idempotency.enabled
+    }
+
     /// A layer for `api`, refusing in that API's shape.
     pub fn new(services: Services, api: Api, refuse: Refusal) -> Self {
         Self {

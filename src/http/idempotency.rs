@@ -35,12 +35,24 @@ pub enum Api {
     Graphql,
 }
 
-/// The layer's state.
+/// The layer's state. One `Arc`: axum clones a layer's state for every request, and
+/// most requests (reads, writes without a key) only look for the header.
 #[derive(Clone)]
-pub struct Idempotency {
+pub struct Idempotency(Arc<Inner>);
+
+/// What the layer holds.
+pub struct Inner {
     services: Services,
     api: Api,
     refuse: Refusal,
+}
+
+impl std::ops::Deref for Idempotency {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
 }
 
 impl Idempotency {
@@ -51,11 +63,11 @@ impl Idempotency {
 
     /// A layer for `api`, refusing in that API's shape.
     pub fn new(services: Services, api: Api, refuse: Refusal) -> Self {
-        Self {
+        Self(Arc::new(Inner {
             services,
             api,
             refuse,
-        }
+        }))
     }
 }
 

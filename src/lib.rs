@@ -150,10 +150,7 @@ fn with_keys(
     keys: http::idempotency::Idempotency,
 ) -> axum::Router<AppState> {
     match keys.enabled() {
-        true => routes.route_layer(axum::middleware::from_fn_with_state(
-            keys,
-            http::idempotency::guard,
-        )),
+        true => routes.route_layer(http::idempotency::IdempotencyLayer::new(keys)),
         false => routes,
     }
 }

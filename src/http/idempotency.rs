@@ -12,12 +12,14 @@ use crate::service::unit::Unit;
 use crate::service::Services;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::Response;
+use futures::future::BoxFuture;
 use http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use serde_json::Value;
+use std::convert::Infallible;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 /// The header clients send.
 pub const KEY: &str = "idempotency-key";
@@ -71,22 +73,93 @@ impl Idempotency {
     }
 }
 
+/// The layer: `routes.route_layer(IdempotencyLayer::new(keys))`. A hand-written tower
+/// layer rather than `from_fn`, so a request without the header goes straight to the
+/// route (no boxing, no clone of the stack): reads pay nothing for it.
+#[derive(Clone)]
+pub struct IdempotencyLayer(Idempotency);
+
+impl IdempotencyLayer {
+    /// The layer for these keys.
+    pub fn new(keys: Idempotency) -> Self {
+        Self(keys)
+    }
+}
+
+impl<S> tower::Layer<S> for IdempotencyLayer {
+    type Service = KeyedService<S>;
+
+    fn layer(&self, inner: S) -> KeyedService<S> {
+        KeyedService {
+            st: self.0.clone(),
+            inner,
+        }
+    }
+}
+
+/// The layer's service around a route.
+#[derive(Clone)]
+pub struct KeyedService<S> {
+    st: Idempotency,
+    inner: S,
+}
+
+impl<S> tower::Service<Request> for KeyedService<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future =
+        futures::future::Either<S::Future, BoxFuture<'static, Result<Response, Infallible>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        if !req.headers().contains_key(KEY) {
+            return futures::future::Either::Left(self.inner.call(req));
+        }
+        // The ready service goes with the request; a fresh clone stays for the next.
+        let fresh = self.inner.clone();
+        let ready = std::mem::replace(&mut self.inner, fresh);
+        let st = self.st.clone();
+        futures::future::Either::Right(Box::pin(async move { Ok(guard(st, req, ready).await) }))
+    }
+}
+
+/// Sends `req` on to the route (a service that is ready).
+async fn forward<S>(mut next: S, req: Request) -> Response
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+{
+    match next.call(req).await {
+        Ok(res) => res,
+        Err(never) => match never {},
+    }
+}
+
 /// Claims the request's key, then replays, refuses or runs it (see the module doc).
-pub async fn guard(State(st): State<Idempotency>, req: Request, next: Next) -> Response {
+async fn guard<S>(st: Idempotency, req: Request, next: S) -> Response
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+{
     let Some(raw) = req.headers().get(KEY).cloned() else {
-        return next.run(req).await;
+        return forward(next, req).await;
     };
     let writes = matches!(*req.method(), Method::POST | Method::PATCH | Method::DELETE);
     let graphql_post = st.api == Api::Graphql && req.uri().path() == "/graphql";
     if !writes || (st.api == Api::Graphql && !graphql_post) {
-        return next.run(req).await;
+        return forward(next, req).await;
     }
     let key = match keys::check_key(raw.as_bytes()) {
         Ok(key) => key,
         Err(err) => return (st.refuse)(&req, err),
     };
     let Some(p) = req.extensions().get::<Arc<Principal>>().cloned() else {
-        return next.run(req).await;
+        return forward(next, req).await;
     };
     if Unit::of(req.extensions()).is_some() {
         let err = AppError::BadRequest(
@@ -105,11 +178,7 @@ pub async fn guard(State(st): State<Idempotency>, req: Request, next: Next) -> R
         Api::Graphql => match mutation_name(&bytes) {
             Some(name) => format!("graphql {name}"),
             // Queries change nothing: nothing to make idempotent.
-            None => {
-                return next
-                    .run(Request::from_parts(parts, Body::from(bytes)))
-                    .await
-            }
+            None => return forward(next, Request::from_parts(parts, Body::from(bytes))).await,
         },
     };
     let fp = keys::fingerprint(parts.method.as_str(), &route, &bytes);
@@ -185,7 +254,10 @@ fn replay(stored: Stored) -> Response {
 }
 
 /// Runs a request that holds its key on a unit of work and keeps its answer.
-async fn run(st: &Idempotency, lock: Lock, mut req: Request, next: Next) -> Response {
+async fn run<S>(st: &Idempotency, lock: Lock, mut req: Request, next: S) -> Response
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+{
     let pool = st.services.db.pool().clone();
     let unit = match Unit::begin(&st.services).await {
         Ok(unit) => unit,
@@ -203,7 +275,7 @@ async fn run(st: &Idempotency, lock: Lock, mut req: Request, next: Next) -> Resp
     // What a refusal after the request ran is shaped from (its Accept header).
     let mut refused = Request::new(Body::empty());
     *refused.headers_mut() = req.headers().clone();
-    let res = next.run(req).await;
+    let res = forward(next, req).await;
     let (parts, body) = res.into_parts();
     let streamed = parts
         .headers

@@ -137,6 +137,7 @@ pub fn router(state: AppState) -> axum::Router {
     // The batch request costs one request; each operation costs its own on the way in.
     let batch = http::rate_limit::RateGate::new(state.rate_limits.clone())
         .guard(batch)
+        .route_layer(http::shared::SharedLayer)
         .route_layer(from_fn_with_state(
             http::auth::Gate::new(state.auth.clone()),
             http::auth::require_principal,
@@ -186,6 +187,7 @@ fn routes(state: &AppState) -> axum::Router<AppState> {
         .refusing_with(graphql::http::refuse)
         .pricing_documents()
         .guard(graphql)
+        .route_layer(http::shared::SharedLayer)
         .route_layer(from_fn_with_state(
             gate.clone().refusing_with(graphql::http::refuse),
             require_principal,
@@ -193,6 +195,7 @@ fn routes(state: &AppState) -> axum::Router<AppState> {
     let rest = with_keys(rest::routes(&state.rest), keys(Api::Rest, problem));
     let rest = rate
         .guard(rest)
+        .route_layer(http::shared::SharedLayer)
         .route_layer(from_fn_with_state(gate, require_principal));
     axum::Router::new()
         .merge(graphql)

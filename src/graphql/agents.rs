@@ -10,9 +10,17 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, InputObject, Json, MaybeUndefined, Object, Result, ID};
 use entity::{agent_versions, agents};
 use serde_json::Value;
+use std::sync::Arc;
 
-/// An agent: a model, instructions and tools that runs act on.
-pub struct Agent(pub agents::Model);
+/// An agent: a model, instructions and tools that runs act on. Shared, never copied:
+/// a page of runs points its runs at one row per agent.
+pub struct Agent(pub Arc<agents::Model>);
+
+impl From<agents::Model> for Agent {
+    fn from(m: agents::Model) -> Self {
+        Self(Arc::new(m))
+    }
+}
 
 fn strings(v: &Value) -> Vec<String> {
     serde_json::from_value(v.clone()).unwrap_or_default()
@@ -279,7 +287,7 @@ pub struct AgentsQuery;
 impl AgentsQuery {
     /// One agent by id.
     async fn agent(&self, ctx: &Context<'_>, id: ID) -> Result<Agent> {
-        Ok(Agent(svc::get(db(ctx), principal(ctx), &id).await?))
+        Ok(svc::get(db(ctx), principal(ctx), &id).await?.into())
     }
 
     /// The organisation's agents, newest first unless `orderBy` says otherwise.
@@ -315,7 +323,7 @@ impl AgentsQuery {
             .collect();
         let args = page_args(first, after, last, before);
         let page = svc::list(db(ctx), principal(ctx), &filter, &sort, &args).await?;
-        Ok(from_page(page, Agent))
+        Ok(from_page(page, Agent::from))
     }
 }
 
@@ -338,7 +346,7 @@ impl AgentsMutation {
             channels: input.channels,
             metadata: input.metadata.map(|j| j.0),
         };
-        Ok(Agent(
+        Ok(Agent::from(
             svc::create(
                 db(ctx),
                 principal(ctx),
@@ -374,7 +382,7 @@ impl AgentsMutation {
             metadata: keep_or_set(input.metadata, "/metadata", e).map(|j| j.0),
         };
         AppError::from_field_errors(errors)?;
-        Ok(Agent(
+        Ok(Agent::from(
             svc::update(
                 db(ctx),
                 principal(ctx),

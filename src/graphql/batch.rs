@@ -3,7 +3,7 @@
 //! it came alone (same caller, same limits, same unit of work if the HTTP request has
 //! one), one after the other; at most [`MAX_BATCH_OPERATIONS`] of them.
 
-use super::http::{execute, reply, request_error, Answer, GraphqlState, Media};
+use super::http::{execute, reply_raw, request_error, Answer, GraphqlState, Media};
 use super::params::params_from_json;
 use crate::error::{AppError, AppResult, Code};
 use crate::http::MAX_BATCH_OPERATIONS;
@@ -46,7 +46,9 @@ pub(super) async fn post(
         };
         answers.push(answer.body);
     }
-    reply(media, StatusCode::OK, Value::Array(answers))
+    // Each answer is already serialized: the array is written around them.
+    let body = serde_json::to_string(&answers).unwrap_or_else(|_| "[]".into());
+    reply_raw(media, StatusCode::OK, body)
 }
 
 /// The one place a GraphQL batch is charged against the organisation's rate limit: one

@@ -15,6 +15,7 @@ use async_graphql::{Request as GqlRequest, Variables};
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderMap, HeaderValue, StatusCode};
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
@@ -97,12 +98,12 @@ pub fn refuse(req: &Request, err: AppError) -> Response {
 }
 
 pub(super) fn reply(media: Media, status: StatusCode, body: Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, media.content_type())],
-        body.to_string(),
-    )
-        .into_response()
+    reply_raw(media, status, body.to_string())
+}
+
+/// [`reply`] with a body already serialized.
+pub(super) fn reply_raw(media: Media, status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, media.content_type())], body).into_response()
 }
 
 pub(super) fn request_error(
@@ -209,8 +210,9 @@ fn not_acceptable() -> Response {
 pub(super) struct Answer {
     /// The HTTP status (200 unless the request failed before execution).
     pub status: StatusCode,
-    /// `{"data", "errors", "extensions"}`.
-    pub body: Value,
+    /// `{"data", "errors", "extensions"}`, serialized (straight from the execution's
+    /// result: no intermediate JSON tree).
+    pub body: Box<RawValue>,
     /// `Allow` on a 405.
     allow: Option<&'static str>,
 }
@@ -220,13 +222,19 @@ impl Answer {
     pub fn failed(status: StatusCode, code: &str, message: &str) -> Self {
         Self {
             status,
-            body: json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }),
+            body: raw(
+                &json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }),
+            ),
             allow: None,
         }
     }
 
     fn into_response(self, media: Media) -> Response {
-        let mut res = reply(media, self.status, self.body);
+        let mut res = reply_raw(
+            media,
+            self.status,
+            String::from(Box::<str>::from(self.body)),
+        );
         if let Some(allow) = self.allow {
             res.headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static(allow));
@@ -298,25 +306,11 @@ pub(super) async fn execute(
     let request_failed = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    let mut body = Map::new();
-    if !request_failed {
-        body.insert(
-            "data".into(),
-            response.data.into_json().unwrap_or(Value::Null),
-        );
-    }
-    if !response.errors.is_empty() {
-        body.insert(
-            "errors".into(),
-            serde_json::to_value(&response.errors).unwrap_or(Value::Null),
-        );
-    }
-    if !response.extensions.is_empty() {
-        body.insert(
-            "extensions".into(),
-            serde_json::to_value(&response.extensions).unwrap_or(Value::Null),
-        );
-    }
+    let body = raw(&Body {
+        data: (!request_failed).then_some(&response.data),
+        errors: &response.errors,
+        extensions: &response.extensions,
+    });
     let status = if request_failed && media == Media::GraphqlResponse {
         StatusCode::BAD_REQUEST
     } else {
@@ -324,9 +318,28 @@ pub(super) async fn execute(
     };
     Answer {
         status,
-        body: Value::Object(body),
+        body,
         allow: None,
     }
+}
+
+/// A GraphQL response body as the spec shapes it: `data` left out when the request
+/// failed before execution, `errors` and `extensions` only when there are some.
+#[derive(serde::Serialize)]
+struct Body<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a async_graphql::Value>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [async_graphql::ServerError],
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
+}
+
+/// Serializes a body once; a value that cannot be serialized (never, for these types)
+/// becomes `null` rather than a panic.
+fn raw(body: &impl serde::Serialize) -> Box<RawValue> {
+    serde_json::value::to_raw_value(body)
+        .unwrap_or_else(|_| serde_json::value::to_raw_value(&Value::Null).unwrap_or_default())
 }
 
 /// The operation a request selects (`None` when it cannot be told; execution reports it).

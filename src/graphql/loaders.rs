@@ -11,15 +11,16 @@ use std::sync::Arc;
 pub struct AgentLoader(pub Services);
 
 impl Loader<(String, String)> for AgentLoader {
-    type Value = agents::Model;
+    type Value = Arc<agents::Model>;
     type Error = Arc<AppError>;
 
     async fn load(
         &self,
         keys: &[(String, String)],
-    ) -> Result<HashMap<(String, String), agents::Model>, Self::Error> {
-        crate::service::agents::by_keys(&self.0.db, keys)
+    ) -> Result<HashMap<(String, String), Arc<agents::Model>>, Self::Error> {
+        let found = crate::service::agents::by_keys(&self.0.db, keys)
             .await
-            .map_err(Arc::new)
+            .map_err(Arc::new)?;
+        Ok(found.into_iter().map(|(k, a)| (k, Arc::new(a))).collect())
     }
 }

@@ -9,11 +9,21 @@ use super::{caller, db, principal};
 use crate::service::runs::{self as svc, Multitask, RunFilter as SvcFilter, RunRequest, Wait};
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject, ID};
-use entity::{run_steps, runs};
+use entity::{agents, run_steps, runs};
 use serde_json::Value;
+use std::sync::Arc;
 
-/// A run: one execution of an agent on one input, with its trace.
-pub struct Run(pub runs::Model);
+/// A run: one execution of an agent on one input, with its trace. Shared with the bus
+/// (an update reaches every subscriber as the same row); a page of runs carries its
+/// agents, read in one query with the page (see [`RunsQuery::runs`]).
+pub struct Run(pub Arc<runs::Model>, Option<Arc<agents::Model>>);
+
+impl Run {
+    /// A run whose agent is read when asked for.
+    pub fn new(run: impl Into<Arc<runs::Model>>) -> Self {
+        Self(run.into(), None)
+    }
+}
 
 /// Why a run failed.
 #[derive(SimpleObject)]
@@ -58,6 +68,9 @@ impl Run {
     /// The agent (as it is now; `agentVersion` is the version the run used).
     async fn agent(&self, ctx: &Context<'_>) -> Result<Option<Agent>> {
         crate::service::agents::authorize_read(principal(ctx))?;
+        if let Some(agent) = &self.1 {
+            return Ok(Some(Agent(agent.clone())));
+        }
         Ok(super::agent_loader(ctx)
             .load_one((self.0.org_id.clone(), self.0.agent_id.clone()))
             .await?
@@ -321,7 +334,7 @@ pub struct RunsQuery;
 impl RunsQuery {
     /// One run by id, with its trace.
     async fn run(&self, ctx: &Context<'_>, id: ID) -> Result<Run> {
-        Ok(Run(svc::get(db(ctx), principal(ctx), &id).await?))
+        Ok(Run::new(svc::get(db(ctx), principal(ctx), &id).await?))
     }
 
     /// The organisation's runs, newest first unless `orderBy` says otherwise.
@@ -348,7 +361,23 @@ impl RunsQuery {
             &page_args(first, after, last, before),
         )
         .await?;
-        Ok(from_page(page, Run))
+        // The page's agents in one query, when the selection asks for them (a page of
+        // 50 runs is then 2 statements, not 50 loads merged with other requests' keys).
+        let la = ctx.look_ahead();
+        let agents = if la.field("nodes").field("agent").exists()
+            || la.field("edges").field("node").field("agent").exists()
+        {
+            let p = principal(ctx);
+            crate::service::agents::authorize_read(p)?;
+            let ids = page.items.iter().map(|(_, r)| r.agent_id.as_str());
+            crate::service::agents::by_ids(db(ctx), p, ids).await?
+        } else {
+            Default::default()
+        };
+        Ok(from_page(page, |r| {
+            let agent = agents.get(&r.agent_id).cloned();
+            Run(Arc::new(r), agent)
+        }))
     }
 }
 
@@ -385,13 +414,13 @@ impl RunsMutation {
             RunMode::Sync => Wait::Sync,
             RunMode::Async => Wait::Async,
         };
-        Ok(Run(svc::trigger(s, p, &agent_id, req, wait).await?))
+        Ok(Run::new(svc::trigger(s, p, &agent_id, req, wait).await?))
     }
 
     /// Cancels a run; an in-flight model stream is stopped. Waits briefly (the server's
     /// cancel wait) for a running run to end and returns it as it is then.
     async fn cancel_run(&self, ctx: &Context<'_>, id: ID) -> Result<Run> {
         let (s, p) = caller(ctx);
-        Ok(Run(svc::cancel(s, p, &id).await?))
+        Ok(Run::new(svc::cancel(s, p, &id).await?))
     }
 }

@@ -70,7 +70,7 @@ impl Subscription {
     ) -> Result<impl Stream<Item = Run>> {
         let (s, p) = caller(ctx);
         let updates = svc::updates(s, p, filter.unwrap_or_default().into())?;
-        Ok(updates.map(|run| Run((*run).clone())))
+        Ok(updates.map(Run::new))
     }
 
     /// The organisation's gates (matching `filter`) as they open and as they are

@@ -86,11 +86,11 @@ impl ViewerQuery {
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
         let (db, p) = (db(ctx), principal(ctx));
         let found = match ids::Kind::of(&id) {
-            Some(Kind::Agent) => agents::get(db, p, &id).await.map(|a| Node::Agent(Agent(a))),
+            Some(Kind::Agent) => agents::get(db, p, &id).await.map(|a| Node::Agent(a.into())),
             Some(Kind::ApiKey) => api_keys::get(db, p, &id)
                 .await
                 .map(|k| Node::ApiKey(ApiKey(k))),
-            Some(Kind::Run) => runs::get(db, p, &id).await.map(|r| Node::Run(Run(r))),
+            Some(Kind::Run) => runs::get(db, p, &id).await.map(|r| Node::Run(Run::new(r))),
             Some(Kind::AgentVersion) => agents::versions::get(db, p, &id)
                 .await
                 .map(|v| Node::AgentVersion(AgentVersion(v))),

@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod problem;
 pub mod rate_limit;
 pub mod request_id;
+pub mod shared;
 pub mod streams;
 
 use axum::{middleware, Router};
@@ -24,11 +25,14 @@ pub const MAX_BATCH_OPERATIONS: usize = 100;
 pub fn layers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
     router
         .fallback(fallback::not_found)
+        .layer(shared::SharedLayer)
         .layer(middleware::from_fn(fallback::problem_for_bare_errors))
+        .layer(shared::SharedLayer)
         .layer(CorsLayer::permissive().expose_headers([
             request_id::HEADER.clone(),
             http::HeaderName::from_static(idempotency::REPLAYED),
         ]))
         .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
+        .layer(shared::SharedLayer)
         .layer(middleware::from_fn(request_id::assign))
 }

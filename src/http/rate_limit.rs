@@ -113,7 +113,9 @@ impl RateGate {
     /// the auth layer (so that it runs after it): the budget is the principal's.
     pub fn guard<S: Clone + Send + Sync + 'static>(self, router: Router<S>) -> Router<S> {
         if self.limits.config.enabled {
-            router.route_layer(from_fn_with_state(self, limit_rate))
+            router
+                .route_layer(super::shared::SharedLayer)
+                .route_layer(from_fn_with_state(self, limit_rate))
         } else {
             router
         }

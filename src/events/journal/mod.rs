@@ -11,6 +11,7 @@
 //! If a batch fails, its writes are retried one by one, so one bad write (say, a run
 //! whose lease was lost appending after the reaper) cannot take other runs' writes down.
 
+mod ends;
 mod isolate;
 mod lost;
 mod pause;

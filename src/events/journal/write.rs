@@ -5,13 +5,11 @@ use crate::error::AppResult;
 use crate::jobs::runs as lease;
 use crate::webhooks::outbox::{self, Outgoing};
 use crate::webhooks::{payload, EventType};
-use entity::run_steps::StepStatus;
 use entity::runs::RunStatus;
 use entity::{run_events, run_steps, runs};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    TransactionTrait,
+    ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel, TransactionTrait,
 };
 use std::collections::HashSet;
 
@@ -80,11 +78,11 @@ pub(super) async fn write(db: &DatabaseConnection, parts: &Parts<'_>) -> AppResu
             .exec_without_returning(&txn)
             .await?;
     }
-    let mut kept = Vec::with_capacity(parts.ends.len());
+    let pairs: Vec<_> = parts.ends.iter().map(|(r, o, _)| (*r, *o)).collect();
+    let kept = super::ends::record(&txn, &pairs).await?;
     let mut dropped = HashSet::new();
     let mut outgoing = Vec::new();
-    for (run, owner, event) in &parts.ends {
-        let ok = end_run(&txn, run, owner).await?;
+    for ((run, _, event), ok) in parts.ends.iter().zip(&kept) {
         if !ok {
             dropped.insert((event.run_id.as_str(), event.seq));
         } else if let Some(kind) = ending_event(run.status) {
@@ -94,7 +92,6 @@ pub(super) async fn write(db: &DatabaseConnection, parts: &Parts<'_>) -> AppResu
                 data: payload::run(run),
             });
         }
-        kept.push(ok);
     }
     let paused = super::pause::write(&txn, &parts.pauses, &mut dropped, &mut outgoing).await?;
     // The webhook events of the endings and pauses, in the transaction that records
@@ -140,51 +137,4 @@ fn ending_event(status: RunStatus) -> Option<EventType> {
         RunStatus::Cancelled => Some(EventType::RunCancelled),
         RunStatus::Queued | RunStatus::Running | RunStatus::WaitingForApproval => None,
     }
-}
-
-/// Records a run's end if `owner` still holds its lease.
-async fn end_run(
-    txn: &sea_orm::DatabaseTransaction,
-    run: &runs::Model,
-    owner: &str,
-) -> AppResult<bool> {
-    let updated = runs::Entity::update_many()
-        .col_expr(runs::Column::Status, Expr::value(run.status))
-        .col_expr(runs::Column::Output, Expr::value(run.output.clone()))
-        .col_expr(runs::Column::Error, Expr::value(run.error.clone()))
-        .col_expr(runs::Column::TokensInput, Expr::value(run.tokens_input))
-        .col_expr(runs::Column::TokensOutput, Expr::value(run.tokens_output))
-        .col_expr(runs::Column::Cost, Expr::value(run.cost))
-        .col_expr(runs::Column::CompletedAt, Expr::value(run.completed_at))
-        .col_expr(runs::Column::DurationMs, Expr::value(run.duration_ms))
-        .col_expr(
-            runs::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .filter(runs::Column::Id.eq(&run.id))
-        .filter(runs::Column::LeaseOwner.eq(owner))
-        .exec(txn)
-        .await?;
-    if updated.rows_affected == 0 {
-        return Ok(false);
-    }
-    if run.status != RunStatus::Completed {
-        // Steps cut short by a cancel, timeout or failure end with the run.
-        let status = if run.status == RunStatus::Cancelled {
-            StepStatus::Cancelled
-        } else {
-            StepStatus::Failed
-        };
-        run_steps::Entity::update_many()
-            .col_expr(run_steps::Column::Status, Expr::value(status))
-            .col_expr(
-                run_steps::Column::CompletedAt,
-                Expr::value(run.completed_at),
-            )
-            .filter(run_steps::Column::RunId.eq(&run.id))
-            .filter(run_steps::Column::Status.eq(StepStatus::Running))
-            .exec(txn)
-            .await?;
-    }
-    Ok(true)
 }

@@ -150,6 +150,28 @@ pub async fn by_keys(
         .collect())
 }
 
+/// The caller's agents among `ids` (repeats allowed), deleted ones included (a run still
+/// names its agent), in one query: the agents of a page of runs, shared by its runs.
+pub async fn by_ids<'a>(
+    db: &impl ConnectionTrait,
+    p: &Principal,
+    ids: impl Iterator<Item = &'a str>,
+) -> AppResult<HashMap<String, std::sync::Arc<Model>>> {
+    let ids: HashSet<&str> = ids.collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found = Entity::find()
+        .filter(Column::OrgId.eq(&p.org_id))
+        .filter(Column::Id.is_in(ids))
+        .all(db)
+        .await?;
+    Ok(found
+        .into_iter()
+        .map(|a| (a.id.clone(), std::sync::Arc::new(a)))
+        .collect())
+}
+
 /// The configuration that versions snapshot.
 pub fn snapshot(agent: &Model) -> Value {
     json!({

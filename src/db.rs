@@ -10,8 +10,16 @@ use std::time::Duration;
 
 /// Opens the pool described by the configuration.
 pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    connect_with(config, config.db_max_connections).await
+}
+
+/// [`connect`] with a pool of at most `max_connections`.
+pub async fn connect_with(
+    config: &Config,
+    max_connections: u32,
+) -> anyhow::Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(config.database_url.clone());
-    opts.max_connections(config.db_max_connections)
+    opts.max_connections(max_connections)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
@@ -68,14 +76,19 @@ impl DbStats {
 /// Counts every statement sent through `db` (and its clones made afterwards).
 pub fn count_statements(db: &mut DatabaseConnection) -> Arc<DbStats> {
     let stats = Arc::new(DbStats::default());
-    let counter = stats.clone();
+    count_into(db, stats.clone());
+    stats
+}
+
+/// Counts every statement sent through `db` into `counter` (another pool of the same
+/// instance: the journal's).
+pub fn count_into(db: &mut DatabaseConnection, counter: Arc<DbStats>) {
     db.set_metric_callback(move |info| {
         counter.statements.fetch_add(1, Ordering::Relaxed);
         if info.failed {
             counter.failed.fetch_add(1, Ordering::Relaxed);
         }
     });
-    stats
 }
 
 /// Applies pending migrations. On PostgreSQL an advisory lock makes instances that

@@ -68,7 +68,19 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
         events::redis::connect(url, &instance_id, &bus).await?;
     }
     let providers = Arc::new(runtime::providers::Providers::new(&config.providers));
-    let journal = events::journal::Journal::spawn(db.clone(), bus.clone(), config.worker.lease_ttl);
+    // On PostgreSQL the journal opens its own two connections on its thread (one
+    // transaction at a time, and one spare for a batch's one-by-one retry).
+    let own_db: Option<events::journal::OwnDb> = config.is_postgres().then(|| {
+        let (config, stats) = (config.clone(), db_stats.clone());
+        let open: events::journal::OwnDb = Box::pin(async move {
+            let mut own = db::connect_with(&config, 2).await?;
+            db::count_into(&mut own, stats);
+            Ok(own)
+        });
+        open
+    });
+    let journal =
+        events::journal::Journal::spawn(db.clone(), own_db, bus.clone(), config.worker.lease_ttl);
     let executor = runtime::executor::Executor {
         db: db.clone(),
         bus: bus.clone(),

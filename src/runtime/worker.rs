@@ -43,7 +43,8 @@ pub async fn run(executor: Executor, owner: String, config: WorkerConfig, stop: 
         }
         while running.try_join_next().is_some() {}
         let claimed = match instance.ensure_fresh().await {
-            Ok(()) => executor.journal.claim(&owner, permits.len()).await,
+            // Waits in the journal up to `poll` for a run to become claimable.
+            Ok(()) => executor.journal.claim(&owner, permits.len(), poll).await,
             Err(err) => Err(err),
         };
         match claimed {
@@ -57,11 +58,10 @@ pub async fn run(executor: Executor, owner: String, config: WorkerConfig, stop: 
                 }
             }
             Ok(_) => {
+                // The claim already waited (in the journal) for work or `poll`.
                 drop(permits);
-                tokio::select! {
-                    _ = executor.bus.work_queued() => {}
-                    _ = tokio::time::sleep(poll) => {}
-                    _ = stop.cancelled() => break,
+                if stop.is_cancelled() {
+                    break;
                 }
             }
             Err(err) => {

@@ -32,6 +32,7 @@ mod pagination;
 mod plan_limits;
 mod rate_limits;
 mod rest_graphql_parity;
+mod run_pages;
 mod run_queue;
 mod runs;
 mod scale_out;

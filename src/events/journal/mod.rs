@@ -40,6 +40,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use write::{Parts, Written};
 
+/// Opens the connections the journal uses on its own thread (see [`Journal::spawn`]).
+pub type OwnDb = futures::future::BoxFuture<'static, anyhow::Result<DatabaseConnection>>;
+
 /// Writes waiting for the journal, at most; executors wait when it is full.
 const QUEUE: usize = 16_384;
 /// Writes committed in one transaction, at most.
@@ -69,6 +72,9 @@ struct Claim {
     owner: String,
     limit: usize,
     done: oneshot::Sender<AppResult<Vec<runs::Model>>>,
+    /// Until when a claim that finds nothing waits in the journal (see
+    /// [`Journal::claim`]); `None`: it is answered at once.
+    until: Option<tokio::time::Instant>,
 }
 
 enum Write {
@@ -89,13 +95,59 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Starts the journal task of this instance. A batch the database refuses for a
-    /// transient reason (locked, unreachable) is retried for `retry_for` (the lease TTL:
-    /// past it the instance's heartbeats have failed too) before its runs are given up.
-    pub fn spawn(db: DatabaseConnection, bus: Arc<Bus>, retry_for: Duration) -> Self {
+    /// Starts the journal of this instance on its own thread. A batch the database
+    /// refuses for a transient reason (locked, unreachable) is retried for `retry_for`
+    /// (the lease TTL: past it the instance's heartbeats have failed too) before its runs
+    /// are given up.
+    ///
+    /// Why a thread: every run waits for the journal two or three times, and the journal
+    /// waits on the database between its statements. As one task among the request
+    /// handlers it was queued behind them after each answer from the database: under
+    /// load PostgreSQL spent most of a batch idle in the transaction, waiting for the
+    /// journal to send the next statement. On its own thread (and runtime) it runs as
+    /// soon as the answer arrives. `own_db`, when given, opens the connections the
+    /// journal uses there (PostgreSQL: sockets belong to the runtime that opened them);
+    /// without it, or if it fails, the journal uses `db`.
+    pub fn spawn(
+        db: DatabaseConnection,
+        own_db: Option<OwnDb>,
+        bus: Arc<Bus>,
+        retry_for: Duration,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         let turn = WriteTurn::default();
-        tokio::spawn(run(db, bus, rx, retry_for, turn.clone()));
+        let writer_turn = turn.clone();
+        let job = async move {
+            let db = match own_db {
+                Some(open) => match open.await {
+                    Ok(own) => own,
+                    Err(err) => {
+                        tracing::warn!(error = ?err, "the journal could not open its own connections; it shares the pool");
+                        db
+                    }
+                },
+                None => db,
+            };
+            run(db, bus, rx, retry_for, writer_turn).await;
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        match runtime {
+            Ok(runtime) => {
+                let spawned = std::thread::Builder::new()
+                    .name("orchstack-journal".into())
+                    .spawn(move || runtime.block_on(job));
+                if let Err(err) = spawned {
+                    // Not started: senders see a closed channel and report it.
+                    tracing::error!(error = %err, "could not start the journal thread");
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "no runtime for the journal thread; it runs as a task");
+                tokio::spawn(job);
+            }
+        }
         Self { tx, turn }
     }
 
@@ -128,12 +180,25 @@ impl Journal {
     /// Claims up to `limit` queued runs for `owner` (see `jobs::runs`), in the next batch:
     /// on SQLite the journal is then the only regular writer, so writers never wait on
     /// each other's locks.
-    pub async fn claim(&self, owner: &str, limit: usize) -> AppResult<Vec<runs::Model>> {
+    ///
+    /// A claim that finds nothing waits in the journal for up to `wait`, and is tried
+    /// again in every batch that may make a run claimable (one that creates or ends
+    /// runs) and whenever work is announced: a run is then claimed in the very
+    /// transaction that creates it, not one batch after its creator was answered (a run
+    /// used to wait for a whole extra commit between the two).
+    pub async fn claim(
+        &self,
+        owner: &str,
+        limit: usize,
+        wait: Duration,
+    ) -> AppResult<Vec<runs::Model>> {
+        let until = (!wait.is_zero()).then(|| tokio::time::Instant::now() + wait);
         self.ask(|done| {
             Write::Claim(Box::new(Claim {
                 owner: owner.to_owned(),
                 limit,
                 done,
+                until,
             }))
         })
         .await
@@ -229,7 +294,27 @@ async fn run(
     // endings are recorded as `storage_error` right after the last stored event.
     // Forgotten once the run's end is committed.
     let mut broken = HashSet::new();
-    while rx.recv_many(&mut buf, MAX_BATCH).await > 0 {
+    // Claims that found nothing, waiting for a batch that may make a run claimable.
+    let mut parked: Vec<Claim> = Vec::new();
+    loop {
+        let mut announced = false;
+        let received = match parked.iter().filter_map(|c| c.until).min() {
+            None => rx.recv_many(&mut buf, MAX_BATCH).await,
+            Some(deadline) => tokio::select! {
+                n = rx.recv_many(&mut buf, MAX_BATCH) => n,
+                _ = bus.work_queued() => {
+                    announced = true;
+                    usize::MAX
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    answer_expired(&mut parked);
+                    continue;
+                }
+            },
+        };
+        if received == 0 {
+            break;
+        }
         let mut batch = Batch::default();
         let mut step_index = HashMap::new();
         for write in buf.drain(..) {
@@ -243,6 +328,13 @@ async fn run(
             }
             batch.add(write, &mut step_index);
         }
+        // New runs, ended runs (a conversation's next run) and announced work (another
+        // instance's runs, a gate's decision) may be claimable now.
+        let creates = !batch.creates.is_empty();
+        let retried = !parked.is_empty();
+        if announced || creates || !batch.finishes.is_empty() {
+            batch.claims.append(&mut parked);
+        }
         batch.finishes = rewrite_lost(&db, &broken, batch.finishes).await;
         // A stopped run does not pause (its executor ends it instead).
         let (lost, pauses): (Vec<_>, Vec<_>) = std::mem::take(&mut batch.pauses)
@@ -252,7 +344,30 @@ async fn run(
         for p in lost {
             let _ = p.done.send(Ok(false));
         }
-        commit(&db, &bus, batch, &mut broken, retry_for, &turn).await;
+        commit(&db, &bus, batch, &mut broken, &mut parked, retry_for, &turn).await;
+        if creates && retried {
+            // This batch's own announcement of its new runs: the parked claims have
+            // already seen them, in the same transaction.
+            use futures::FutureExt;
+            let _ = bus.work_queued().now_or_never();
+        }
+    }
+    answer_expired_all(parked);
+}
+
+/// Answers the parked claims whose wait is over: nothing found.
+fn answer_expired(parked: &mut Vec<Claim>) {
+    let now = tokio::time::Instant::now();
+    let (over, waiting): (Vec<_>, Vec<_>) = std::mem::take(parked)
+        .into_iter()
+        .partition(|c| c.until.is_none_or(|u| u <= now));
+    *parked = waiting;
+    answer_expired_all(over);
+}
+
+fn answer_expired_all(claims: Vec<Claim>) {
+    for c in claims {
+        let _ = c.done.send(Ok(Vec::new()));
     }
 }
 
@@ -284,6 +399,7 @@ async fn commit(
     bus: &Bus,
     batch: Batch,
     broken: &mut HashSet<String>,
+    parked: &mut Vec<Claim>,
     retry_for: Duration,
     turn: &WriteTurn,
 ) {
@@ -337,8 +453,13 @@ async fn commit(
             }
             // In the order the transaction wrote them: a claimed run may follow the end
             // of an earlier run of its conversation.
+            let now = tokio::time::Instant::now();
             for (c, runs) in claims.into_iter().zip(claimed) {
-                claimed_runs(bus, c, Ok(runs));
+                if runs.is_empty() && c.until.is_some_and(|u| u > now) && !c.done.is_closed() {
+                    parked.push(c);
+                } else {
+                    claimed_runs(bus, c, Ok(runs));
+                }
             }
             if created {
                 bus.notify_work();

@@ -364,11 +364,12 @@ impl RunsQuery {
         // The page's agents in one query, when the selection asks for them (a page of
         // 50 runs is then 2 statements, not 50 loads merged with other requests' keys).
         let la = ctx.look_ahead();
-        let agents = if la.field("nodes").field("agent").exists()
-            || la.field("edges").field("node").field("agent").exists()
+        // A caller who may not read agents gets the field's own refusal on each run.
+        let p = principal(ctx);
+        let agents = if (la.field("nodes").field("agent").exists()
+            || la.field("edges").field("node").field("agent").exists())
+            && crate::service::agents::authorize_read(p).is_ok()
         {
-            let p = principal(ctx);
-            crate::service::agents::authorize_read(p)?;
             let ids = page.items.iter().map(|(_, r)| r.agent_id.as_str());
             crate::service::agents::by_ids(db(ctx), p, ids).await?
         } else {

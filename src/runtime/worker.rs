@@ -44,18 +44,31 @@ pub async fn run(executor: Executor, owner: String, config: WorkerConfig, stop: 
         while running.try_join_next().is_some() {}
         let claimed = match instance.ensure_fresh().await {
             // Waits in the journal up to `poll` for a run to become claimable.
-            Ok(()) => executor.journal.claim(&owner, permits.len(), poll).await,
+            Ok(()) => {
+                let room = Some((slots.clone(), CLAIM_BATCH));
+                executor
+                    .journal
+                    .claim(&owner, permits.len(), poll, room)
+                    .await
+            }
             Err(err) => Err(err),
         };
         match claimed {
             Ok(runs) if !runs.is_empty() => {
-                for (run, permit) in runs.into_iter().zip(permits.drain(..)) {
+                for run in runs {
+                    // Runs beyond the slots held came from slots freed while the claim
+                    // waited: still free, as only this loop takes slots. A run claimed
+                    // is executed even if none were (it is leased to this instance).
+                    let permit = permits
+                        .pop()
+                        .or_else(|| slots.clone().try_acquire_owned().ok());
                     let (ex, owner) = (executor.clone(), owner.clone());
                     running.spawn(async move {
                         ex.execute(run, &owner).await;
                         drop(permit);
                     });
                 }
+                drop(permits);
             }
             Ok(_) => {
                 // The claim already waited (in the journal) for work or `poll`.

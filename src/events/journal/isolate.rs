@@ -91,7 +91,7 @@ impl Batch {
         }
         for c in self.claims {
             let parts = Parts {
-                claims: vec![(&c.owner, c.limit)],
+                claims: vec![(&c.owner, c.limit_now())],
                 ..Parts::default()
             };
             let res = write(db, &parts).await;

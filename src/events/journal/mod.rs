@@ -11,6 +11,7 @@
 //! If a batch fails, its writes are retried one by one, so one bad write (say, a run
 //! whose lease was lost appending after the reaper) cannot take other runs' writes down.
 
+mod claims;
 mod ends;
 mod isolate;
 mod lost;
@@ -18,6 +19,7 @@ mod pause;
 mod publish;
 mod retry;
 mod run;
+mod thread;
 mod turn;
 mod write;
 
@@ -30,6 +32,7 @@ pub use turn::WriteTurn;
 use super::bus::Bus;
 use super::RunEvent;
 use crate::error::{AppError, AppResult};
+use claims::{answer_expired, answer_expired_all, Claim};
 use entity::{run_steps, runs};
 use pause::paused_run;
 use publish::{claimed_runs, created_run, end, stop};
@@ -65,16 +68,6 @@ struct Create {
     run: runs::Model,
     event: Arc<RunEvent>,
     done: oneshot::Sender<AppResult<()>>,
-}
-
-/// A worker asking for queued runs.
-struct Claim {
-    owner: String,
-    limit: usize,
-    done: oneshot::Sender<AppResult<Vec<runs::Model>>>,
-    /// Until when a claim that finds nothing waits in the journal (see
-    /// [`Journal::claim`]); `None`: it is answered at once.
-    until: Option<tokio::time::Instant>,
 }
 
 enum Write {
@@ -130,24 +123,7 @@ impl Journal {
             };
             run(db, bus, rx, retry_for, writer_turn).await;
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build();
-        match runtime {
-            Ok(runtime) => {
-                let spawned = std::thread::Builder::new()
-                    .name("orchstack-journal".into())
-                    .spawn(move || runtime.block_on(job));
-                if let Err(err) = spawned {
-                    // Not started: senders see a closed channel and report it.
-                    tracing::error!(error = %err, "could not start the journal thread");
-                }
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, "no runtime for the journal thread; it runs as a task");
-                tokio::spawn(job);
-            }
-        }
+        thread::start(job);
         Self { tx, turn }
     }
 
@@ -186,11 +162,17 @@ impl Journal {
     /// runs) and whenever work is announced: a run is then claimed in the very
     /// transaction that creates it, not one batch after its creator was answered (a run
     /// used to wait for a whole extra commit between the two).
+    ///
+    /// With `room` (the worker's semaphore of free slots, and a cap), the claim takes up
+    /// to `limit` plus the slots free when it runs, at most the cap: the worker then
+    /// takes a slot for each run beyond `limit` (only it takes slots, so they are
+    /// still free).
     pub async fn claim(
         &self,
         owner: &str,
         limit: usize,
         wait: Duration,
+        room: Option<(Arc<tokio::sync::Semaphore>, usize)>,
     ) -> AppResult<Vec<runs::Model>> {
         let until = (!wait.is_zero()).then(|| tokio::time::Instant::now() + wait);
         self.ask(|done| {
@@ -199,6 +181,7 @@ impl Journal {
                 limit,
                 done,
                 until,
+                room,
             }))
         })
         .await
@@ -355,22 +338,6 @@ async fn run(
     answer_expired_all(parked);
 }
 
-/// Answers the parked claims whose wait is over: nothing found.
-fn answer_expired(parked: &mut Vec<Claim>) {
-    let now = tokio::time::Instant::now();
-    let (over, waiting): (Vec<_>, Vec<_>) = std::mem::take(parked)
-        .into_iter()
-        .partition(|c| c.until.is_none_or(|u| u <= now));
-    *parked = waiting;
-    answer_expired_all(over);
-}
-
-fn answer_expired_all(claims: Vec<Claim>) {
-    for c in claims {
-        let _ = c.done.send(Ok(Vec::new()));
-    }
-}
-
 /// The endings of stopped runs become `storage_error` failures (see `lost`); an ending
 /// whose run's log cannot be read now is answered with the error (its executor retries).
 async fn rewrite_lost(
@@ -420,7 +387,10 @@ async fn commit(
             .iter()
             .map(|f| (&f.run, f.owner.as_str(), &*f.event))
             .collect(),
-        claims: claims.iter().map(|c| (c.owner.as_str(), c.limit)).collect(),
+        claims: claims
+            .iter()
+            .map(|c| (c.owner.as_str(), c.limit_now()))
+            .collect(),
         pauses: pauses
             .iter()
             .map(|p| (&p.run, p.owner.as_str(), &p.gate, &*p.event))

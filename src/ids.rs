@@ -27,11 +27,17 @@ pub enum Kind {
     WebhookDelivery,
     /// One attempt of a delivery (`att_`).
     WebhookAttempt,
+    /// A knowledge base (`kb_`).
+    KnowledgeBase,
+    /// A document of a knowledge base (`doc_`).
+    KnowledgeDocument,
+    /// A chunk of an indexed document (`chk_`).
+    KnowledgeChunk,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 14] = [
         Self::Org,
         Self::ApiKey,
         Self::Agent,
@@ -43,6 +49,9 @@ impl Kind {
         Self::WebhookEvent,
         Self::WebhookDelivery,
         Self::WebhookAttempt,
+        Self::KnowledgeBase,
+        Self::KnowledgeDocument,
+        Self::KnowledgeChunk,
     ];
 
     /// The id prefix of this kind.
@@ -59,6 +68,9 @@ impl Kind {
             Self::WebhookEvent => "msg",
             Self::WebhookDelivery => "dlv",
             Self::WebhookAttempt => "att",
+            Self::KnowledgeBase => "kb",
+            Self::KnowledgeDocument => "doc",
+            Self::KnowledgeChunk => "chk",
         }
     }
 
@@ -91,6 +103,13 @@ pub const WEBHOOK_EVENT: &str = Kind::WebhookEvent.prefix();
 pub const WEBHOOK_DELIVERY: &str = Kind::WebhookDelivery.prefix();
 /// Webhook attempt ids.
 pub const WEBHOOK_ATTEMPT: &str = Kind::WebhookAttempt.prefix();
+
+/// Knowledge base ids.
+pub const KNOWLEDGE_BASE: &str = Kind::KnowledgeBase.prefix();
+/// Knowledge document ids.
+pub const KNOWLEDGE_DOCUMENT: &str = Kind::KnowledgeDocument.prefix();
+/// Knowledge chunk ids.
+pub const KNOWLEDGE_CHUNK: &str = Kind::KnowledgeChunk.prefix();
 
 /// A new id of the given type: later ids sort after earlier ones.
 pub fn new_id(prefix: &str) -> String {

@@ -13,6 +13,7 @@ pub mod graphql;
 pub mod http;
 pub mod ids;
 pub mod jobs;
+pub mod knowledge;
 pub mod outbound;
 pub mod ratelimit;
 pub mod rest;
@@ -81,6 +82,14 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
     });
     let journal =
         events::journal::Journal::spawn(db.clone(), own_db, bus.clone(), config.worker.lease_ttl);
+    let retriever = runtime::retrieval::Retriever {
+        embedder: runtime::providers::embeddings::Embedder::new(
+            &config.providers,
+            config.knowledge.embedding_batch,
+            config.knowledge.embedding_timeout,
+        ),
+        cache: knowledge::search::VectorCache::new(config.knowledge.vector_cache_bases),
+    };
     let executor = runtime::executor::Executor {
         db: db.clone(),
         bus: bus.clone(),
@@ -90,11 +99,16 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
         config: config.clone(),
         journal: journal.clone(),
         versions: runtime::versions::cache(),
+        retriever: retriever.clone(),
     };
     let agent_rules = service::agents::AgentRules {
         outbound,
         max_steps_limit: config.runs.max_steps_limit,
         max_gate_timeout: config.gates.max_timeout,
+    };
+    let knowledge = service::knowledge::Knowledge {
+        retriever,
+        blobs: knowledge::blobs::Store::from_config(&config.knowledge.blob_dir),
     };
     let services = service::Services {
         db: db.clone().into(),
@@ -103,6 +117,7 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
         config: config.clone(),
         auth: auth.clone(),
         agent_rules,
+        knowledge,
     };
     let schema = graphql::build_schema(&config, services.clone());
     let rest = Arc::new(rest::RestApi::new(&schema)?);
@@ -259,6 +274,23 @@ pub async fn serve(
             stop.clone(),
         ))
     });
+    let indexer = state.config.worker.enabled.then(|| {
+        let indexer = runtime::indexer::Indexer {
+            db: state.db.clone(),
+            bus: state.bus.clone(),
+            embedder: state.services.knowledge.retriever.embedder.clone(),
+            blobs: state.services.knowledge.blobs.clone(),
+            config: state.config.knowledge.clone(),
+            turn: state.executor.journal.write_turn(),
+        };
+        tokio::spawn(runtime::indexer::run(
+            indexer,
+            state.instance_id.clone(),
+            state.config.worker.lease_ttl,
+            state.config.worker.shutdown_grace,
+            stop.clone(),
+        ))
+    });
     let (stop_http, streams_http) = (stop.clone(), streams.clone());
     use axum::serve::ListenerExt;
     // Small SSE writes (one token) must not wait for the client's ACK (Nagle).
@@ -299,6 +331,9 @@ pub async fn serve(
     stop.cancel();
     if let Some(deliveries) = deliveries {
         let _ = deliveries.await;
+    }
+    if let Some(indexer) = indexer {
+        let _ = indexer.await;
     }
     if let Some(worker) = worker {
         let _ = worker.await;

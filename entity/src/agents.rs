@@ -21,6 +21,8 @@ pub struct Model {
     pub knowledge_ids: Json,
     pub channels: Json,
     pub metadata: Json,
+    /// `{top_k, mode, min_score}` for retrieval from `knowledge_ids` (defaults when null).
+    pub retrieval: Option<Json>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -36,6 +36,9 @@ pub enum StepKind {
     /// A tool call.
     #[sea_orm(string_value = "tool")]
     Tool,
+    /// Chunks retrieved from the agent's knowledge bases before the first model call.
+    #[sea_orm(string_value = "retrieval")]
+    Retrieval,
 }
 
 impl StepKind {
@@ -44,6 +47,7 @@ impl StepKind {
         match self {
             Self::Llm => "llm",
             Self::Tool => "tool",
+            Self::Retrieval => "retrieval",
         }
     }
 }

@@ -12,6 +12,7 @@ mod m20261201_300001_index_webhook_deliveries_claim;
 mod m20261201_300002_drop_webhook_deliveries_due_index;
 mod m20261207_000001_add_organization_rate_limits;
 mod m20261207_000002_create_idempotency_keys;
+mod m20261208_000001_create_knowledge;
 
 /// All migrations of OrchStack, in order.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_300002_drop_webhook_deliveries_due_index::Migration),
             Box::new(m20261207_000001_add_organization_rate_limits::Migration),
             Box::new(m20261207_000002_create_idempotency_keys::Migration),
+            Box::new(m20261208_000001_create_knowledge::Migration),
         ]
     }
 }

@@ -39,6 +39,10 @@ pub enum Scope {
     WebhooksWrite,
     /// Approve and reject approval gates.
     GatesWrite,
+    /// Read knowledge bases and their documents, and search them.
+    KnowledgeRead,
+    /// Create, change and delete knowledge bases; upload, re-index and delete documents.
+    KnowledgeWrite,
 }
 
 impl Scope {
@@ -53,6 +57,8 @@ impl Scope {
             Self::WebhooksRead => "webhooks:read",
             Self::WebhooksWrite => "webhooks:write",
             Self::GatesWrite => "gates:write",
+            Self::KnowledgeRead => "knowledge:read",
+            Self::KnowledgeWrite => "knowledge:write",
         }
     }
 }

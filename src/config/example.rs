@@ -81,6 +81,7 @@ fn fields(path: &[String]) -> Option<(&'static [&'static str], &'static [&'stati
             IdempotencyConfig::FIELD_NAMES,
             IdempotencyConfig::FIELD_DOCS,
         ),
+        ["knowledge"] => (KnowledgeConfig::FIELD_NAMES, KnowledgeConfig::FIELD_DOCS),
         ["rate_limits", _] => (TierLimit::FIELD_NAMES, TierLimit::FIELD_DOCS),
         ["providers", _] => (ProviderConfig::FIELD_NAMES, ProviderConfig::FIELD_DOCS),
         ["log"] => (LogConfig::FIELD_NAMES, LogConfig::FIELD_DOCS),
@@ -167,7 +168,7 @@ mod tests {
     #[test]
     fn every_field_of_every_section_is_in_the_example() {
         let text = example_toml();
-        let sections: [(&str, &[&str]); 14] = [
+        let sections: [(&str, &[&str]); 15] = [
             ("", Config::FIELD_NAMES),
             ("graphql", GraphqlConfig::FIELD_NAMES),
             ("runs", RunsConfig::FIELD_NAMES),
@@ -180,6 +181,7 @@ mod tests {
             ("webhooks", WebhooksConfig::FIELD_NAMES),
             ("rate_limits", RateLimitsConfig::FIELD_NAMES),
             ("idempotency", IdempotencyConfig::FIELD_NAMES),
+            ("knowledge", KnowledgeConfig::FIELD_NAMES),
             ("providers.openai", ProviderConfig::FIELD_NAMES),
             ("log", LogConfig::FIELD_NAMES),
         ];

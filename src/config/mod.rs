@@ -10,6 +10,7 @@ mod example;
 mod gates;
 mod graphql;
 mod idempotency;
+mod knowledge;
 mod load;
 mod outbound;
 pub mod providers;
@@ -24,6 +25,7 @@ pub use example::example_toml;
 pub use gates::GatesConfig;
 pub use graphql::GraphqlConfig;
 pub use idempotency::IdempotencyConfig;
+pub use knowledge::KnowledgeConfig;
 pub use load::Loaded;
 pub use outbound::OutboundConfig;
 pub use providers::{default_provider_configs, ProviderConfig};
@@ -91,6 +93,8 @@ pub struct Config {
     pub rate_limits: RateLimitsConfig,
     /// Idempotency keys.
     pub idempotency: IdempotencyConfig,
+    /// Knowledge bases: uploads, indexing, search.
+    pub knowledge: KnowledgeConfig,
     /// Model providers by name (the `provider` of `provider/model`); `mock` is always
     /// there. `api_key` defaults to `OPENAI_API_KEY` / `ANTHROPIC_API_KEY`.
     pub providers: BTreeMap<String, ProviderConfig>,
@@ -122,6 +126,7 @@ impl Default for Config {
             webhooks: WebhooksConfig::default(),
             rate_limits: RateLimitsConfig::default(),
             idempotency: IdempotencyConfig::default(),
+            knowledge: KnowledgeConfig::default(),
             providers: default_provider_configs(),
             log: LogConfig::default(),
         }
@@ -182,6 +187,7 @@ impl Config {
         self.webhooks.check(c);
         self.rate_limits.check(c);
         self.idempotency.check(c);
+        self.knowledge.check(c);
         for (name, provider) in &self.providers {
             provider.check(name, c);
         }

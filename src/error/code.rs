@@ -23,6 +23,8 @@ pub enum Code {
     Conflict,
     /// A gate that is no longer pending (already approved, rejected or expired).
     GateNotPending,
+    /// A knowledge base that an agent still lists cannot be deleted.
+    KnowledgeInUse,
     /// Over the plan's limits.
     PlanLimitExceeded,
     /// Too many requests.
@@ -67,7 +69,7 @@ pub enum Code {
 
 impl Code {
     /// Every code.
-    pub const ALL: [Self; 28] = [
+    pub const ALL: [Self; 29] = [
         Self::BadRequest,
         Self::ValidationFailed,
         Self::Unauthenticated,
@@ -76,6 +78,7 @@ impl Code {
         Self::NotFound,
         Self::Conflict,
         Self::GateNotPending,
+        Self::KnowledgeInUse,
         Self::PlanLimitExceeded,
         Self::RateLimited,
         Self::TooManyStreams,
@@ -109,6 +112,7 @@ impl Code {
             Self::NotFound => "not_found",
             Self::Conflict => "conflict",
             Self::GateNotPending => "gate_not_pending",
+            Self::KnowledgeInUse => "knowledge_in_use",
             Self::PlanLimitExceeded => "plan_limit_exceeded",
             Self::RateLimited => "rate_limited",
             Self::TooManyStreams => "too_many_streams",
@@ -162,9 +166,10 @@ impl Code {
                 StatusCode::FORBIDDEN
             }
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Conflict | Self::GateNotPending | Self::IdempotencyKeyInUse => {
-                StatusCode::CONFLICT
-            }
+            Self::Conflict
+            | Self::GateNotPending
+            | Self::KnowledgeInUse
+            | Self::IdempotencyKeyInUse => StatusCode::CONFLICT,
             Self::RateLimited | Self::TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

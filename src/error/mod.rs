@@ -70,6 +70,9 @@ pub enum AppError {
     /// The gate was already approved, rejected or expired.
     #[error("{0}")]
     GateNotPending(String),
+    /// A knowledge base an agent still lists (delete or change the agent first).
+    #[error("{0}")]
+    KnowledgeInUse(String),
     /// The organisation's plan does not allow this; the limit is in the error's
     /// [`members`](AppError::members).
     #[error("the {} plan allows {} {}; delete one or upgrade", .0.tier, .0.limit, .0.resource)]
@@ -94,6 +97,9 @@ pub enum AppError {
     /// The request body is larger than the configured limit.
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// Part of a request is over a size or count limit (a file of an upload, say).
+    #[error("{0}")]
+    TooLarge(String),
     /// A GraphQL document over one of the cost limits (`config.graphql`), refused
     /// before it is validated or executed.
     #[error("query too complex: {0}")]
@@ -149,13 +155,14 @@ impl AppError {
             Self::NotFound(_) => Code::NotFound,
             Self::Conflict(_) => Code::Conflict,
             Self::GateNotPending(_) => Code::GateNotPending,
+            Self::KnowledgeInUse(_) => Code::KnowledgeInUse,
             Self::PlanLimitExceeded(_) => Code::PlanLimitExceeded,
             Self::IdempotencyKeyInUse(_) => Code::IdempotencyKeyInUse,
             Self::IdempotencyKeyReused(_) => Code::IdempotencyKeyReused,
             Self::RateLimited(_) => Code::RateLimited,
             Self::TooManyStreams(_) => Code::TooManyStreams,
             Self::Unavailable(_) => Code::Unavailable,
-            Self::PayloadTooLarge(_) => Code::PayloadTooLarge,
+            Self::PayloadTooLarge(_) | Self::TooLarge(_) => Code::PayloadTooLarge,
             Self::QueryTooComplex(_) => Code::QueryTooComplex,
             Self::ResponseTooLarge(_) => Code::ResponseTooLarge,
             Self::MethodNotAllowed => Code::MethodNotAllowed,

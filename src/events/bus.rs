@@ -6,7 +6,7 @@
 
 use super::transport::{Message, Transport};
 use super::RunEvent;
-use entity::{gates, runs};
+use entity::{gates, knowledge_documents, runs};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, Notify};
@@ -120,6 +120,8 @@ pub struct Bus {
     orgs: Topics<Arc<runs::Model>>,
     /// Gates opened and resolved, per organisation.
     gates: Topics<Arc<gates::Model>>,
+    /// Knowledge documents as their indexing moves, per organisation.
+    documents: Topics<Arc<knowledge_documents::Model>>,
     cancels: Mutex<HashMap<String, CancellationToken>>,
     /// Cancels that came before the run's executor registered its token (it may be
     /// about to): kept a while so the executor starts cancelled.
@@ -129,6 +131,7 @@ pub struct Bus {
     polled: Mutex<std::collections::HashSet<String>>,
     work: Notify,
     deliveries: Notify,
+    indexing: Notify,
     on_revoke: std::sync::OnceLock<RevokeHook>,
 }
 
@@ -139,6 +142,7 @@ impl Default for Bus {
             runs: Topics::new(RUN_CHANNEL),
             orgs: Topics::new(ORG_CHANNEL),
             gates: Topics::new(ORG_CHANNEL),
+            documents: Topics::new(ORG_CHANNEL),
             cancels: Mutex::new(HashMap::new()),
             early_cancels: moka::sync::Cache::builder()
                 .max_capacity(100_000)
@@ -147,6 +151,7 @@ impl Default for Bus {
             polled: Mutex::default(),
             work: Notify::new(),
             deliveries: Notify::new(),
+            indexing: Notify::new(),
             on_revoke: std::sync::OnceLock::new(),
         }
     }
@@ -209,6 +214,8 @@ impl Bus {
             Message::Cancel(id) => self.cancel_local(&id),
             Message::Work => self.work.notify_one(),
             Message::Deliveries => self.deliveries.notify_one(),
+            Message::Document(d) => self.documents.publish(&d.org_id.clone(), Arc::new(*d)),
+            Message::Indexing => self.indexing.notify_one(),
             Message::Revoke(key_id) => self.revoke_local(&key_id),
         }
     }
@@ -270,6 +277,35 @@ impl Bus {
     /// Waits until a run is queued (or a spurious wake-up).
     pub async fn work_queued(&self) {
         self.work.notified().await
+    }
+
+    /// Knowledge documents of an organisation as their indexing moves.
+    pub fn subscribe_documents(
+        &self,
+        org_id: &str,
+    ) -> Subscription<Arc<knowledge_documents::Model>> {
+        self.documents.subscribe(org_id)
+    }
+
+    /// Publishes a document's new state (once stored), here and on every instance.
+    pub fn publish_document(&self, doc: knowledge_documents::Model) {
+        if let Some(remote) = self.remote.get() {
+            remote.send(Message::Document(Box::new(doc.clone())));
+        }
+        self.documents.publish(&doc.org_id.clone(), Arc::new(doc));
+    }
+
+    /// Wakes an indexing worker (here or, when shared, anywhere): documents were queued.
+    pub fn notify_indexing(&self) {
+        if let Some(remote) = self.remote.get() {
+            remote.send(Message::Indexing);
+        }
+        self.indexing.notify_one();
+    }
+
+    /// Waits until documents are queued for indexing (or a spurious wake-up).
+    pub async fn indexing_queued(&self) {
+        self.indexing.notified().await
     }
 
     /// Wakes a delivery worker (here or, when shared, anywhere): webhook deliveries were

@@ -3,7 +3,7 @@
 //! transport can be swapped or added without touching it.
 
 use super::RunEvent;
-use entity::{gates, runs};
+use entity::{gates, knowledge_documents, runs};
 use serde::{Deserialize, Serialize};
 
 /// What crosses between instances.
@@ -22,6 +22,10 @@ pub enum Message {
     Work,
     /// Webhook deliveries were committed, due now.
     Deliveries,
+    /// A knowledge document's new state (uploaded, progressing, indexed, failed).
+    Document(Box<knowledge_documents::Model>),
+    /// Knowledge documents were queued for indexing.
+    Indexing,
     /// An API key was revoked: refuse it and end its streams (by key id).
     Revoke(String),
 }

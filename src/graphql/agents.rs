@@ -66,6 +66,10 @@ impl Agent {
     async fn knowledge_ids(&self) -> Vec<ID> {
         strings(&self.0.knowledge_ids).into_iter().map(ID).collect()
     }
+    /// How its runs retrieve from them.
+    async fn retrieval(&self) -> super::agent_retrieval::AgentRetrieval {
+        super::agent_retrieval::AgentRetrieval::of(self.0.retrieval.as_ref())
+    }
     /// Channels the agent serves.
     async fn channels(&self) -> Vec<String> {
         strings(&self.0.channels)
@@ -163,6 +167,11 @@ impl AgentVersion {
             .map(ID)
             .collect()
     }
+    /// Retrieval settings at this version.
+    async fn retrieval(&self) -> super::agent_retrieval::AgentRetrieval {
+        let v = self.field("retrieval");
+        super::agent_retrieval::AgentRetrieval::of(Some(&v).filter(|v| !v.is_null()))
+    }
     /// Channels at this version.
     async fn channels(&self) -> Vec<String> {
         strings(&self.field("channels"))
@@ -226,6 +235,8 @@ pub struct CreateAgentInput {
     pub tools: Option<Vec<Json<Value>>>,
     /// Knowledge bases the agent may search.
     pub knowledge_ids: Option<Vec<ID>>,
+    /// How its runs retrieve from them (defaults: 5 chunks, hybrid, no minimum).
+    pub retrieval: Option<super::agent_retrieval::AgentRetrievalInput>,
     /// Channels the agent serves.
     pub channels: Option<Vec<String>>,
     /// Free-form metadata: a JSON object.
@@ -250,6 +261,8 @@ pub struct UpdateAgentInput {
     pub tools: MaybeUndefined<Vec<Json<Value>>>,
     /// New knowledge base ids.
     pub knowledge_ids: MaybeUndefined<Vec<ID>>,
+    /// New retrieval settings (missing fields take their defaults).
+    pub retrieval: MaybeUndefined<super::agent_retrieval::AgentRetrievalInput>,
     /// New channels.
     pub channels: MaybeUndefined<Vec<String>>,
     /// New metadata.
@@ -343,6 +356,7 @@ impl AgentsMutation {
             instructions: input.instructions,
             tools: unjson(input.tools),
             knowledge_ids: ids(input.knowledge_ids),
+            retrieval: input.retrieval.map(Into::into),
             channels: input.channels,
             metadata: input.metadata.map(|j| j.0),
         };
@@ -378,6 +392,7 @@ impl AgentsMutation {
             instructions: keep_or_set(input.instructions, "/instructions", e),
             tools: unjson(keep_or_set(input.tools, "/tools", e)),
             knowledge_ids: ids(keep_or_set(input.knowledge_ids, "/knowledge_ids", e)),
+            retrieval: keep_or_set(input.retrieval, "/retrieval", e).map(Into::into),
             channels: keep_or_set(input.channels, "/channels", e),
             metadata: keep_or_set(input.metadata, "/metadata", e).map(|j| j.0),
         };

@@ -44,6 +44,8 @@ pub enum RunStepType {
     Llm,
     /// A tool call.
     Tool,
+    /// Chunks retrieved from the agent's knowledge bases before its first model call.
+    Retrieval,
 }
 
 /// What an event of a run says happened (REST spells these `run.created`, `token`, ...).

@@ -1,15 +1,19 @@
 //! The GraphQL schema: one root per aggregate, merged. Resolvers are thin adapters
 //! onto `service`; REST executes on this same schema.
 
+pub mod agent_retrieval;
 pub mod agents;
 pub mod api_keys;
 mod batch;
+pub mod citations;
 pub mod connection;
 pub mod cost;
 pub mod enums;
 pub mod errors;
 pub mod gates;
 pub mod http;
+pub mod knowledge;
+pub mod knowledge_documents;
 pub mod limits;
 pub mod loaders;
 mod params;
@@ -38,6 +42,7 @@ pub struct Query(
     runs::RunsQuery,
     webhooks::WebhooksQuery,
     gates::GatesQuery,
+    knowledge::KnowledgeQuery,
 );
 
 /// Mutation root.
@@ -48,6 +53,8 @@ pub struct Mutation(
     runs::RunsMutation,
     webhooks::WebhooksMutation,
     gates::GatesMutation,
+    knowledge::KnowledgeMutation,
+    knowledge_documents::KnowledgeDocumentsMutation,
 );
 
 /// The executable schema.

@@ -155,7 +155,13 @@ impl Run {
             .map(Gate)
             .collect())
     }
-    /// The trace: model and tool steps in order.
+    /// The sources its retrieval step gave the model, in source-number order (`[1]` is
+    /// the first); empty when its agent lists no knowledge base.
+    async fn citations(&self, ctx: &Context<'_>) -> Result<Vec<super::citations::Citation>> {
+        let found = svc::citations(db(ctx), &self.0).await?;
+        Ok(found.iter().map(super::citations::Citation::of).collect())
+    }
+    /// Its trace: model calls, tool calls and retrieval, in order.
     async fn steps(&self, ctx: &Context<'_>) -> Result<Vec<RunStep>> {
         Ok(svc::steps(db(ctx), &self.0)
             .await?

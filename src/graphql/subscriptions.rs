@@ -73,6 +73,18 @@ impl Subscription {
         Ok(updates.map(Run::new))
     }
 
+    /// A knowledge base's documents as their indexing moves: uploads, progress, and
+    /// each ending (`INDEXED` or `FAILED`).
+    async fn document_updates(
+        &self,
+        ctx: &Context<'_>,
+        knowledge_id: ID,
+    ) -> Result<impl Stream<Item = super::knowledge_documents::KnowledgeDocument>> {
+        let (s, p) = caller(ctx);
+        let updates = crate::service::knowledge::documents::updates(s, p, &knowledge_id).await?;
+        Ok(updates.map(super::knowledge_documents::from_update))
+    }
+
     /// The organisation's gates (matching `filter`) as they open and as they are
     /// approved, rejected or expire.
     async fn gate_updates(

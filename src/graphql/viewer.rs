@@ -103,7 +103,10 @@ impl ViewerQuery {
                 | Kind::WebhookEndpoint
                 | Kind::WebhookEvent
                 | Kind::WebhookDelivery
-                | Kind::WebhookAttempt,
+                | Kind::WebhookAttempt
+                | Kind::KnowledgeBase
+                | Kind::KnowledgeDocument
+                | Kind::KnowledgeChunk,
             )
             | None => return Ok(None),
         };

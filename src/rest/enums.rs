@@ -6,7 +6,9 @@
 use super::document::Operation;
 use super::types::{named, Types};
 use crate::graphql::enums as gql;
-use crate::graphql::{agents, connection, runs, webhook_deliveries, webhooks};
+use crate::graphql::{
+    agents, connection, knowledge, knowledge_documents, runs, webhook_deliveries, webhooks,
+};
 use async_graphql::parser::types::{DocumentOperations, Selection, SelectionSet};
 use async_graphql::resolver_utils::EnumType;
 use async_graphql::OutputType;
@@ -64,6 +66,12 @@ fn spellings() -> &'static [Spelling] {
                 entity::webhook_deliveries::DeliveryStatus,
             >(|v| v.as_str()),
             lower::<webhooks::WebhookEndpointOrderField>(),
+            domain::<
+                knowledge_documents::KnowledgeDocumentStatus,
+                entity::knowledge_documents::DocumentStatus,
+            >(|v| v.as_str()),
+            lower::<knowledge::KnowledgeSearchMode>(),
+            lower::<knowledge::KnowledgeBaseOrderField>(),
         ]
     })
 }

@@ -67,8 +67,11 @@ async fn run(
     let mut stream = None;
     if let Some(input_ty) = route.op.variable("input") {
         // An optional input (`approveGate(input: ...)`) may be left out: no body is `{}`.
-        let mut input =
-            read_json_body(state.config.body_limit_bytes, req, input_ty.nullable).await?;
+        let mut input = if route.def.uploads {
+            super::upload::read(&state.config.knowledge, req).await?
+        } else {
+            read_json_body(state.config.body_limit_bytes, req, input_ty.nullable).await?
+        };
         if let Some(on_request) = &route.def.stream {
             // `"stream": true` (or Accept: text/event-stream) asks for the events of what
             // the route starts instead of its result; it then starts without waiting.

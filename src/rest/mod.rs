@@ -11,6 +11,7 @@ pub mod route;
 pub mod sse;
 pub mod table;
 pub mod types;
+mod upload;
 
 use crate::config::Config;
 use crate::graphql::AppSchema;

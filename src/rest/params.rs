@@ -62,6 +62,17 @@ pub fn parse(raw: &str, op: &Operation, types: &Types, list: bool) -> AppResult<
                     "this list has a fixed order; `sort` is not supported here",
                 ))
             }
+            // A plain argument of a non-list route (`q`, `top_k`, `mode` of a search);
+            // path parameters are set after these, so a query cannot replace them.
+            _ if !list && key != "input" && op.variable(key).is_some() => {
+                let Some(ty) = op.variable(key) else { continue };
+                let mut coerce = Coerce::new(types, true);
+                let v = coerce.value(&Value::String(value), ty, &format!("/{key}"));
+                if let Some(e) = coerce.errors.first() {
+                    return Err(bad(format!("query parameter `{key}` {}", e.detail)));
+                }
+                out.variables.insert(key.clone(), v);
+            }
             _ => {
                 let field = op
                     .variable("filter")

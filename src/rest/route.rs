@@ -42,6 +42,9 @@ pub struct RouteDef {
     /// A subscription in the same document to stream instead, when the client asks for
     /// `text/event-stream` (or sends `"stream": true`).
     pub stream: Option<StreamOnRequest>,
+    /// The body may also be `multipart/form-data` (each file part becomes one of
+    /// `documents`), within `knowledge.max_request_bytes` instead of `body_limit_bytes`.
+    pub uploads: bool,
 }
 
 /// When a route answers 202 Accepted: the result's `field` names a state whose work is
@@ -92,6 +95,7 @@ pub(super) const fn row(
         tag,
         accepted: None,
         stream: None,
+        uploads: false,
     }
 }
 
@@ -99,6 +103,12 @@ impl RouteDef {
     /// 202 while the result's `field` says the work is still going.
     pub(super) const fn accepted(mut self, field: &'static str, going: fn(&str) -> bool) -> Self {
         self.accepted = Some(Accepted { field, going });
+        self
+    }
+
+    /// Takes file uploads (see [`RouteDef::uploads`]).
+    pub(super) const fn uploads(mut self) -> Self {
+        self.uploads = true;
         self
     }
 

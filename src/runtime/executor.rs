@@ -44,6 +44,8 @@ pub struct Executor {
     pub journal: Journal,
     /// Agent versions (immutable, so cached without expiry).
     pub versions: super::versions::VersionCache,
+    /// Knowledge search for agents that list knowledge bases.
+    pub retriever: super::retrieval::Retriever,
 }
 
 impl Executor {
@@ -146,19 +148,35 @@ impl Executor {
         let specs = tools.iter().map(HttpTool::spec).collect::<Vec<_>>();
         let mut messages = vec![Message::System(system)];
         messages.extend(prompt::history(&self.db, run).await?);
-        messages.push(Message::User(run.input.clone()));
         // Agents saved before the limit existed are held to it too.
         let max_steps = settings["max_steps"]
             .as_u64()
             .unwrap_or(self.config.runs.max_steps as u64)
             .clamp(1, u64::from(self.config.runs.max_steps_limit));
-        // A run that waited at a gate goes on where it stopped (see `resume`).
+        // A run that waited at a gate goes on where it stopped (see `resume`), with the
+        // sources it retrieved the first time.
         let gates = super::resume::gates_of(&self.db, run).await?;
         let mut position = 0;
         let mut llm_steps = 0;
         let mut pending = Vec::new();
-        if !gates.is_empty() {
+        if gates.is_empty() {
+            let user = match super::retrieval::step(self, log, run, snap, position + 1).await? {
+                Ok(user) => user,
+                Err(stop) => return Ok(stop),
+            };
+            // The retrieval step, when there was one, took position 1.
+            if snap["knowledge_ids"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
+            {
+                position += 1;
+            }
+            messages.push(Message::User(user));
+        } else {
             let resumed = super::resume::rebuild(&self.db, run).await?;
+            messages.push(Message::User(
+                resumed.retrieved.unwrap_or_else(|| run.input.clone()),
+            ));
             messages.extend(resumed.messages);
             position = resumed.position;
             llm_steps = resumed.llm_steps;

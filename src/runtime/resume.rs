@@ -23,6 +23,8 @@ pub(super) struct Resumed {
     pub(super) llm_steps: u64,
     /// The calls of the last model step not made yet, in the model's order.
     pub(super) pending: Vec<ToolCall>,
+    /// The user message with its retrieved sources, when the run retrieved.
+    pub(super) retrieved: Option<String>,
 }
 
 /// The gates of a run, oldest first (none for a run that never paused: only a run
@@ -63,6 +65,9 @@ pub(super) async fn rebuild(db: &impl ConnectionTrait, run: &runs::Model) -> App
                     content: output["text"].as_str().unwrap_or_default().to_owned(),
                     tool_calls: last_calls.clone(),
                 });
+            }
+            StepKind::Retrieval => {
+                out.retrieved = output["message"].as_str().map(str::to_owned);
             }
             StepKind::Tool => {
                 let call_id = step.input["call_id"]

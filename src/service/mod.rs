@@ -9,6 +9,7 @@ pub mod api_keys;
 mod db;
 pub mod gates;
 pub mod idempotency;
+pub mod knowledge;
 pub mod orgs;
 pub mod pagination;
 pub mod runs;
@@ -39,6 +40,8 @@ pub struct Services {
     pub auth: Authenticator,
     /// What checking an agent needs from the configuration.
     pub agent_rules: agents::AgentRules,
+    /// Embeddings, cached vectors and kept originals of knowledge bases.
+    pub knowledge: knowledge::Knowledge,
 }
 
 impl Services {

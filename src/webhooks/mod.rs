@@ -26,6 +26,10 @@ pub enum EventType {
     GatePending,
     /// `agent.gate.resolved`: a gate was approved, rejected or expired.
     GateResolved,
+    /// `knowledge.indexed`: a document finished indexing; its chunks are searchable.
+    KnowledgeIndexed,
+    /// `knowledge.failed`: a document could not be indexed (`error.code` says why).
+    KnowledgeFailed,
     /// `webhook.test`: sent on request to one endpoint (`POST /v1/webhooks/{id}/test`);
     /// not subscribable.
     Test,
@@ -33,12 +37,14 @@ pub enum EventType {
 
 impl EventType {
     /// Every type.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 8] = [
         Self::RunCompleted,
         Self::RunFailed,
         Self::RunCancelled,
         Self::GatePending,
         Self::GateResolved,
+        Self::KnowledgeIndexed,
+        Self::KnowledgeFailed,
         Self::Test,
     ];
 
@@ -55,6 +61,8 @@ impl EventType {
             Self::RunCancelled => "agent.run.cancelled",
             Self::GatePending => "agent.gate.pending",
             Self::GateResolved => "agent.gate.resolved",
+            Self::KnowledgeIndexed => "knowledge.indexed",
+            Self::KnowledgeFailed => "knowledge.failed",
             Self::Test => "webhook.test",
         }
     }

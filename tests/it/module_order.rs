@@ -20,6 +20,9 @@ use syn::visit::Visit;
 /// - `service` holds the rules; it drives the runtime, events and auth, never the reverse.
 /// - `runtime` executes runs: it writes events and takes leases (`jobs`).
 /// - `events` and `auth` are independent of each other.
+/// - `knowledge` holds the parts of knowledge bases below the runtime (extraction,
+///   chunking, originals, recording a document's indexing, search); the indexing loop
+///   and the embeddings client are `runtime`'s.
 /// - `webhooks` holds the pieces of outgoing webhooks (the outbox rows the journal commits
 ///   with a state change, signing, the retry schedule, one attempt); below `events` so the
 ///   journal can write the outbox in its own transaction. The delivery loop is `runtime`'s.
@@ -33,6 +36,7 @@ const RANKS: &[(&str, u8)] = &[
     ("service", 7),
     ("runtime", 6),
     ("events", 5),
+    ("knowledge", 5),
     ("auth", 5),
     ("webhooks", 4),
     ("jobs", 3),

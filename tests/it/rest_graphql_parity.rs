@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{json, Map, Value};
 
 const VERSION_FIELDS: &str = "id agentId version name description model modelSettings \
-     instructions tools knowledgeIds channels metadata createdAt";
+     instructions tools knowledgeIds retrieval { topK mode minScore } channels metadata createdAt";
 
 const KEY_FIELDS: &str = "id name prefix scopes mode createdAt lastUsedAt revokedAt";
 
@@ -36,6 +36,8 @@ fn to_rest(gql: &Value) -> Value {
         obj.iter()
             .map(|(k, v)| match (k.as_str(), v.as_str()) {
                 ("mode", Some(m)) => (snake(k), json!(m.to_ascii_lowercase())),
+                // An agent's retrieval settings: nested, same spelling rules.
+                ("retrieval", None) if v.is_object() => (snake(k), to_rest(v)),
                 _ => (snake(k), v.clone()),
             })
             .collect::<Map<_, _>>(),
@@ -62,6 +64,12 @@ fn assert_same(rest: &Value, gql: &Value, what: &str) {
 
 /// An agent with every field set, created over REST.
 async fn rich_agent(api: &Api, name: &str) -> Value {
+    let kb1 = api
+        .post("/v1/knowledge", json!({ "name": "one" }), 201)
+        .await;
+    let kb2 = api
+        .post("/v1/knowledge", json!({ "name": "two" }), 201)
+        .await;
     api.post(
         "/v1/agents",
         json!({
@@ -71,7 +79,7 @@ async fn rich_agent(api: &Api, name: &str) -> Value {
             "model_settings": { "temperature": 0.5 },
             "instructions": "Be kind.",
             "tools": [{ "type": "http", "name": "lookup", "url": "https://example.com/lookup", "parameters": { "type": "object" } }],
-            "knowledge_ids": ["kb_1", "kb_2"],
+            "knowledge_ids": [kb1["id"], kb2["id"]],
             "channels": ["web"],
             "metadata": { "owner": "qa", "n": 1, "nested": { "ok": true } }
         }),

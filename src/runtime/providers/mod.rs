@@ -15,6 +15,7 @@
 //! (a retry after that would duplicate tokens).
 
 mod anthropic;
+pub mod embeddings;
 mod http;
 pub mod mock;
 mod openai;

@@ -33,10 +33,54 @@ pub struct NewAgent {
     pub tools: Option<Vec<Value>>,
     /// Knowledge bases the agent may search.
     pub knowledge_ids: Option<Vec<String>>,
+    /// How it retrieves from them.
+    pub retrieval: Option<Retrieval>,
     /// Channels the agent serves.
     pub channels: Option<Vec<String>>,
     /// Free-form metadata: a JSON object.
     pub metadata: Option<Value>,
+}
+
+/// How runs of an agent retrieve from its knowledge bases.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Retrieval {
+    /// Chunks given to the model, at most (1 to 50).
+    pub top_k: i32,
+    /// How they are ranked.
+    pub mode: crate::knowledge::search::Mode,
+    /// Chunks scoring below this are left out.
+    pub min_score: f64,
+}
+
+impl Default for Retrieval {
+    fn default() -> Self {
+        Self {
+            top_k: crate::runtime::retrieval::DEFAULT_TOP_K as i32,
+            mode: crate::knowledge::search::Mode::Hybrid,
+            min_score: 0.0,
+        }
+    }
+}
+
+impl Retrieval {
+    /// From the stored JSON (`null` or missing fields: the defaults).
+    pub fn of(v: Option<&Value>) -> Self {
+        let d = Self::default();
+        let Some(v) = v else { return d };
+        Self {
+            top_k: v["top_k"].as_i64().map_or(d.top_k, |k| k as i32),
+            mode: v["mode"]
+                .as_str()
+                .and_then(crate::knowledge::search::Mode::parse)
+                .unwrap_or(d.mode),
+            min_score: v["min_score"].as_f64().unwrap_or(d.min_score),
+        }
+    }
+
+    /// As stored (and in versions' snapshots).
+    pub fn to_json(self) -> Value {
+        json!({ "top_k": self.top_k, "mode": self.mode.as_str(), "min_score": self.min_score })
+    }
 }
 
 /// A change to an agent: `None` leaves a field as it is. `description` is doubly
@@ -57,6 +101,8 @@ pub struct AgentPatch {
     pub tools: Option<Vec<Value>>,
     /// New knowledge base ids.
     pub knowledge_ids: Option<Vec<String>>,
+    /// New retrieval settings.
+    pub retrieval: Option<Retrieval>,
     /// New channels.
     pub channels: Option<Vec<String>>,
     /// New metadata.
@@ -182,6 +228,7 @@ pub fn snapshot(agent: &Model) -> Value {
         "instructions": agent.instructions,
         "tools": agent.tools,
         "knowledge_ids": agent.knowledge_ids,
+        "retrieval": Retrieval::of(agent.retrieval.as_ref()).to_json(),
         "channels": agent.channels,
         "metadata": agent.metadata,
     })
@@ -193,6 +240,28 @@ fn live(p: &Principal) -> sea_orm::Select<Entity> {
         .filter(Column::DeletedAt.is_null())
 }
 
+/// Every id of `knowledge_ids` names a live knowledge base of the caller's organisation
+/// (one error per id that does not).
+async fn knowledge_exists(
+    db: &impl ConnectionTrait,
+    p: &Principal,
+    ids: &[String],
+) -> AppResult<()> {
+    let found = super::knowledge::find_many(db, &p.org_id, ids).await?;
+    let errors = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| !found.iter().any(|b| &b.id == *id))
+        .map(|(i, id)| {
+            crate::error::FieldError::new(
+                format!("/knowledge_ids/{i}"),
+                format!("no knowledge base {id} in this organisation"),
+            )
+        })
+        .collect();
+    AppError::from_field_errors(errors)
+}
+
 /// Creates an agent (version 1), within the plan's agent limit.
 pub async fn create(
     db: &(impl ConnectionTrait + TransactionTrait<Transaction = sea_orm::DatabaseTransaction>),
@@ -202,6 +271,9 @@ pub async fn create(
 ) -> AppResult<Model> {
     p.require(Scope::AgentsWrite)?;
     validate::new_agent(rules, &new)?;
+    if let Some(ids) = &new.knowledge_ids {
+        knowledge_exists(db, p, ids).await?;
+    }
     let now = crate::clock::now();
     // Insert first, then count: a transaction that writes before it reads never has to
     // upgrade a stale read snapshot, which SQLite refuses with "database is locked".
@@ -218,6 +290,7 @@ pub async fn create(
         instructions: Set(new.instructions.unwrap_or_default()),
         tools: Set(json!(new.tools.unwrap_or_default())),
         knowledge_ids: Set(json!(new.knowledge_ids.unwrap_or_default())),
+        retrieval: Set(new.retrieval.map(Retrieval::to_json)),
         channels: Set(json!(new.channels.unwrap_or_default())),
         metadata: Set(new.metadata.unwrap_or_else(|| json!({}))),
         version: Set(1),
@@ -306,6 +379,9 @@ pub async fn update(
 ) -> AppResult<Model> {
     p.require(Scope::AgentsWrite)?;
     validate::patch(rules, &patch)?;
+    if let Some(ids) = &patch.knowledge_ids {
+        knowledge_exists(db, p, ids).await?;
+    }
     // Read outside the transaction; the write below is guarded on the version read, so
     // the transaction starts with a write (see `create`).
     let current = find(db, p, id).await?;
@@ -330,6 +406,9 @@ pub async fn update(
     }
     if let Some(v) = patch.knowledge_ids {
         next.knowledge_ids = json!(v);
+    }
+    if let Some(v) = patch.retrieval {
+        next.retrieval = Some(v.to_json());
     }
     if let Some(v) = patch.channels {
         next.channels = json!(v);

@@ -256,6 +256,7 @@ pub(super) fn new_agent(rules: &AgentRules, a: &NewAgent) -> AppResult<()> {
             instructions: a.instructions.clone(),
             tools: a.tools.clone(),
             knowledge_ids: a.knowledge_ids.clone(),
+            retrieval: a.retrieval,
             channels: a.channels.clone(),
             metadata: a.metadata.clone(),
         },
@@ -287,6 +288,18 @@ pub(super) fn patch(rules: &AgentRules, a: &AgentPatch) -> AppResult<()> {
     }
     if let Some(v) = &a.knowledge_ids {
         c.strings("/knowledge_ids", v);
+    }
+    if let Some(r) = &a.retrieval {
+        if !(1..=50).contains(&r.top_k) {
+            c.errors
+                .push(FieldError::new("/retrieval/top_k", "must be from 1 to 50"));
+        }
+        if !r.min_score.is_finite() {
+            c.errors.push(FieldError::new(
+                "/retrieval/min_score",
+                "must be a finite number",
+            ));
+        }
     }
     if let Some(v) = &a.channels {
         c.strings("/channels", v);

@@ -336,3 +336,21 @@ pub async fn steps(db: &impl ConnectionTrait, run: &Model) -> AppResult<Vec<run_
         .all(db)
         .await?)
 }
+
+/// The sources a run's retrieval step gave the model (`[]` for a run that retrieved
+/// nothing or whose agent lists no knowledge base), in source-number order.
+pub async fn citations(
+    db: &impl ConnectionTrait,
+    run: &Model,
+) -> AppResult<Vec<serde_json::Value>> {
+    let step = run_steps::Entity::find()
+        .filter(run_steps::Column::RunId.eq(&run.id))
+        .filter(run_steps::Column::Kind.eq(run_steps::StepKind::Retrieval))
+        .order_by_asc(run_steps::Column::Position)
+        .one(db)
+        .await?;
+    Ok(step
+        .and_then(|s| s.output)
+        .and_then(|o| o.get("citations").and_then(|c| c.as_array()).cloned())
+        .unwrap_or_default())
+}

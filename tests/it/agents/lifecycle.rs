@@ -12,6 +12,9 @@ use std::time::Duration;
 async fn agent_lifecycle_create_get_list_patch_delete() {
     let s = TestServer::start().await;
     let api = s.api();
+    let kb = api
+        .post("/v1/knowledge", json!({ "name": "FAQ" }), 201)
+        .await;
     let input = json!({
         "name": "Booking assistant",
         "description": "Books haircuts",
@@ -20,7 +23,7 @@ async fn agent_lifecycle_create_get_list_patch_delete() {
         "instructions": "Be brief.",
         "tools": [{ "type": "http", "name": "lookup", "url": "https://example.com/lookup",
                     "description": "Find a slot", "parameters": { "type": "object" } }],
-        "knowledge_ids": ["kb_1"],
+        "knowledge_ids": [kb["id"]],
         "channels": ["whatsapp", "web"],
         "metadata": { "team": "salon" }
     });

@@ -19,6 +19,7 @@ const AGENT_KEYS: &[&str] = &[
     "instructions",
     "tools",
     "knowledge_ids",
+    "retrieval",
     "channels",
     "metadata",
     "version",

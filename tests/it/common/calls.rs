@@ -62,7 +62,7 @@ pub fn url_encode(s: &str) -> String {
 
 /// Every scalar field of `Agent`.
 pub const AGENT_FIELDS: &str = "id name description model modelSettings instructions tools \
-     knowledgeIds channels metadata version createdAt updatedAt";
+     knowledgeIds retrieval { topK mode minScore } channels metadata version createdAt updatedAt";
 
 /// Asserts the body is a success (no `errors`) and returns `data`.
 pub fn data(body: &Value) -> &Value {

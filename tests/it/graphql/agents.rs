@@ -24,7 +24,7 @@ async fn agent_create_read_delete_round_trip() {
     );
     assert_eq!(created["instructions"], json!("Be brief, {{ user }}."));
     assert_eq!(created["tools"], full_input("x")["tools"]);
-    assert_eq!(created["knowledgeIds"], json!(["kb_faq"]));
+    assert_eq!(created["knowledgeIds"], json!([]));
     assert_eq!(created["channels"], json!(["whatsapp", "web"]));
     assert_eq!(created["metadata"], json!({ "team": "salon", "tier": 2 }));
     assert_eq!(created["version"], json!(1));

@@ -53,7 +53,7 @@ fn full_input(name: &str) -> Value {
             "description": "Looks up free slots",
             "parameters": { "type": "object", "properties": { "day": { "type": "string" } } }
         }],
-        "knowledgeIds": ["kb_faq"],
+        "knowledgeIds": [],
         "channels": ["whatsapp", "web"],
         "metadata": { "team": "salon", "tier": 2 }
     })

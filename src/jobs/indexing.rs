@@ -12,12 +12,15 @@ use chrono::{DateTime, Utc};
 use entity::knowledge_documents::Model;
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
-/// Binds: owner, now, limit.
-const PG_CLAIM: &str = "UPDATE knowledge_documents SET status = 'indexing', lease_owner = $1, \
-     attempts = attempts + 1, started_at = $2, updated_at = $2, progress_done = 0 \
-     WHERE id IN (SELECT id FROM knowledge_documents WHERE status = 'pending' \
-       AND next_attempt_at <= $2 ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
-     AND status = 'pending' RETURNING *";
+/// Binds: owner, now, limit. The rows are picked in a CTE, evaluated once: as an `IN`
+/// subquery PostgreSQL may run the `LIMIT ... SKIP LOCKED` pick more than once and
+/// claim more rows than asked for.
+const PG_CLAIM: &str = "WITH picked AS (SELECT id FROM knowledge_documents \
+       WHERE status = 'pending' AND next_attempt_at <= $2 \
+       ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+     UPDATE knowledge_documents d SET status = 'indexing', lease_owner = $1, \
+     attempts = d.attempts + 1, started_at = $2, updated_at = $2, progress_done = 0 \
+     FROM picked WHERE d.id = picked.id RETURNING d.*";
 const SQLITE_CLAIM: &str = "UPDATE knowledge_documents SET status = 'indexing', lease_owner = ?1, \
      attempts = attempts + 1, started_at = ?2, updated_at = ?2, progress_done = 0 \
      WHERE id IN (SELECT id FROM knowledge_documents WHERE status = 'pending' \

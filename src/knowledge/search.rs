@@ -8,7 +8,10 @@ use super::query;
 use super::rank::{self, Vectors};
 use crate::error::AppResult;
 use entity::knowledge_bases;
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
+use sea_orm::{
+    AccessMode, ConnectionTrait, DbBackend, FromQueryResult, IsolationLevel, Statement,
+    TransactionSession, TransactionTrait, Value,
+};
 use std::sync::Arc;
 
 /// How a search ranks.
@@ -205,30 +208,48 @@ fn depth(top_k: usize) -> usize {
     (top_k * 4).max(20)
 }
 
-/// A search of `bases` (all of one organisation, none deleted): `query` is the
-/// embedded `q` when some base has an embedding model and the mode needs it.
-pub async fn search(
-    db: &impl ConnectionTrait,
+/// A search of `bases` (all of one organisation): `query` is the embedded `q` when
+/// some base has an embedding model and the mode needs it. It reads one snapshot (a
+/// read transaction; repeatable read on PostgreSQL), so a document whose chunks are
+/// being replaced shows its old chunks or its new ones, never a mix or neither; the
+/// bases are read again inside it (a base deleted meanwhile is left out, and cached
+/// vectors older than the snapshot are read again).
+pub async fn search<D>(
+    db: &D,
     cache: &VectorCache,
     bases: &[knowledge_bases::Model],
     q: &str,
     query: Option<&[f32]>,
     mode: Mode,
     top_k: usize,
-) -> AppResult<Vec<Hit>> {
+) -> AppResult<Vec<Hit>>
+where
+    D: ConnectionTrait + TransactionTrait,
+{
+    let txn = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            db.begin_with_config(
+                Some(IsolationLevel::RepeatableRead),
+                Some(AccessMode::ReadOnly),
+            )
+            .await?
+        }
+        _ => db.begin().await?,
+    };
+    let bases = live(&txn, bases).await?;
     let ids: Vec<String> = bases.iter().map(|b| b.id.clone()).collect();
     let ranked = match (mode, query) {
-        (Mode::Keyword, _) | (Mode::Hybrid, None) => keyword(db, &ids, q, top_k).await?,
+        (Mode::Keyword, _) | (Mode::Hybrid, None) => keyword(&txn, &ids, q, top_k).await?,
         (Mode::Semantic, None) => Vec::new(),
-        (Mode::Semantic, Some(v)) => semantic(db, cache, bases, v, top_k).await?,
+        (Mode::Semantic, Some(v)) => semantic(&txn, cache, &bases, v, top_k).await?,
         (Mode::Hybrid, Some(v)) => {
             let n = depth(top_k);
-            let words: Vec<i64> = keyword(db, &ids, q, n)
+            let words: Vec<i64> = keyword(&txn, &ids, q, n)
                 .await?
                 .into_iter()
                 .map(|r| r.0)
                 .collect();
-            let near: Vec<i64> = semantic(db, cache, bases, v, n)
+            let near: Vec<i64> = semantic(&txn, cache, &bases, v, n)
                 .await?
                 .into_iter()
                 .map(|r| r.0)
@@ -238,7 +259,25 @@ pub async fn search(
             fused
         }
     };
-    hits(db, &ranked).await
+    let found = hits(&txn, &ranked).await?;
+    txn.commit().await?;
+    Ok(found)
+}
+
+/// `bases` as the snapshot sees them (deleted ones left out).
+async fn live(
+    db: &impl ConnectionTrait,
+    bases: &[knowledge_bases::Model],
+) -> AppResult<Vec<knowledge_bases::Model>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    if bases.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(knowledge_bases::Entity::find()
+        .filter(knowledge_bases::Column::Id.is_in(bases.iter().map(|b| b.id.as_str())))
+        .filter(knowledge_bases::Column::DeletedAt.is_null())
+        .all(db)
+        .await?)
 }
 
 /// The chunks of `ranked` with their documents, in `ranked`'s order, scored.

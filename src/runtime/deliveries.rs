@@ -129,7 +129,11 @@ pub async fn run(d: Deliverer, owner: String, ttl: Duration, stop: CancellationT
             }
             continue;
         }
-        for (row, permit) in batch.rows.into_iter().zip(permits.drain(..)) {
+        // Every claimed row is sent, with a slot or without: on PostgreSQL an `IN
+        // (... LIMIT n FOR UPDATE SKIP LOCKED)` claim can return more rows than asked
+        // for, and a row left out would stay `sending` for as long as this instance lives.
+        for row in batch.rows {
+            let permit = permits.pop();
             let target = batch.targets.get(&row.endpoint_id).cloned();
             let body = batch.bodies.get(&row.event_id).cloned();
             let (d, tx, shared) = (d.clone(), tx.clone(), shared.clone());

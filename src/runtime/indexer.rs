@@ -28,6 +28,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+/// Longest a file may take to be read and cut into chunks.
+const EXTRACT_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// Documents claimed in one statement, at most.
 const CLAIM_BATCH: usize = 32;
 
@@ -89,7 +92,10 @@ pub async fn run(
         };
         match claimed {
             Ok(docs) if !docs.is_empty() => {
-                for (doc, permit) in docs.into_iter().zip(permits.drain(..)) {
+                for doc in docs {
+                    // A claimed document is indexed even without a slot (it is leased
+                    // to this instance); the claim asks for no more than the slots held.
+                    let permit = permits.pop();
                     ix.bus.publish_document(doc.clone());
                     let (ix, owner) = (ix.clone(), owner.clone());
                     working.spawn(async move {
@@ -97,6 +103,7 @@ pub async fn run(
                         drop(permit);
                     });
                 }
+                drop(permits);
             }
             Ok(_) => {
                 drop(permits);
@@ -233,23 +240,31 @@ async fn attempt(ix: &Indexer, doc: &Model, owner: &str) -> Result<Option<Vec<Ne
     );
     // Parsing and tokenising are CPU work: off the async threads, and a parser's panic
     // ends this task only (a JoinError), never the worker.
-    let pieces = tokio::task::spawn_blocking(move || {
+    let work = tokio::task::spawn_blocking(move || {
         let text = extract::extract(format, &bytes)?;
-        Ok::<_, extract::ExtractError>(chunk::chunk(
-            &text,
-            format == Format::Markdown,
-            max,
-            overlap,
-        ))
-    })
-    .await
-    .map_err(|e| {
-        Failure::Final(
-            "extraction_failed",
-            format!("the file could not be read: {e}"),
-        )
-    })?
-    .map_err(|e| Failure::Final(e.code, e.message))?;
+        let markdown = format == Format::Markdown;
+        Ok::<_, extract::ExtractError>(chunk::chunk(&text, markdown, max, overlap))
+    });
+    // A hostile file that keeps a parser busy fails its document; the thread is left to
+    // finish on its own (it cannot be stopped), and the worker goes on.
+    let pieces = tokio::time::timeout(EXTRACT_TIMEOUT, work)
+        .await
+        .map_err(|_| {
+            Failure::Final(
+                "extraction_failed",
+                format!(
+                    "the file took longer than {} s to read",
+                    EXTRACT_TIMEOUT.as_secs()
+                ),
+            )
+        })?
+        .map_err(|e| {
+            Failure::Final(
+                "extraction_failed",
+                format!("the file could not be read: {e}"),
+            )
+        })?
+        .map_err(|e| Failure::Final(e.code, e.message))?;
     if pieces.is_empty() {
         return Err(Failure::Final(
             "empty_document",

@@ -29,7 +29,7 @@ impl Retriever {
     /// `unavailable` (the provider's message kept).
     pub async fn search(
         &self,
-        db: &impl ConnectionTrait,
+        db: &(impl ConnectionTrait + sea_orm::TransactionTrait),
         bases: &[Base],
         q: &str,
         top_k: usize,

@@ -25,6 +25,7 @@ mod hardening_streams;
 mod hardening_templates;
 mod hardening_validation;
 mod idempotency;
+mod knowledge;
 mod liveness;
 mod module_order;
 mod openapi_contract;

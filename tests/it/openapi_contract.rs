@@ -284,7 +284,7 @@ fn schemas_are_named_and_say_what_the_answers_hold() {
     );
     assert_eq!(
         schemas["RunStep"]["properties"]["type"]["enum"],
-        json!(["llm", "tool"])
+        json!(["llm", "tool", "retrieval"])
     );
     assert!(schemas["RunEvent"]["properties"]["type"]["enum"]
         .as_array()

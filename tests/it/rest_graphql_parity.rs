@@ -384,7 +384,7 @@ async fn graphql_writes_are_visible_in_rest() {
                 "name": "from graphql",
                 "model": "mock/echo",
                 "modelSettings": { "top_p": 0.9 },
-                "knowledgeIds": ["kb_9"],
+                "knowledgeIds": [],
                 "metadata": { "k": "v" }
             } }),
         )

@@ -96,7 +96,7 @@ export const noInput: Schemas["RunAgentInput"] = { channel: "web" };
 export function summary(run: Run): string {
   // Fields `?fields=` can leave out are optional: a client checks before use.
   const steps: RunStep[] = run.steps ?? [];
-  const kinds: ("llm" | "tool")[] = steps.flatMap((s) => [s.type]);
+  const kinds: ("llm" | "tool" | "retrieval")[] = steps.flatMap((s) => [s.type]);
   // @ts-expect-error: `tokens` may be left out by `fields`
   const tokens: number = run.tokens.input;
   void tokens;

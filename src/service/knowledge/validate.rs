@@ -53,7 +53,7 @@ impl Check {
                 format!("must be from {} to {}", TOKENS.0, TOKENS.1),
             );
         }
-        if overlap < 0 || overlap >= max / 2 + 1 {
+        if overlap < 0 || overlap > max / 2 {
             self.fail(
                 "/chunking/overlap_tokens",
                 "must be from 0 to half of max_tokens",

@@ -60,9 +60,13 @@ pub fn url_encode(s: &str) -> String {
 // GraphQL
 // ---------------------------------------------------------------------------------------
 
-/// Every scalar field of `Agent`.
+/// Every field of `Agent` (its scalars and its retrieval settings).
 pub const AGENT_FIELDS: &str = "id name description model modelSettings instructions tools \
      knowledgeIds retrieval { topK mode minScore } channels metadata version createdAt updatedAt";
+
+/// Every scalar field of `Agent` (13: what the cost tests count).
+pub const AGENT_SCALAR_FIELDS: &str = "id name description model modelSettings instructions \
+     tools knowledgeIds channels metadata version createdAt updatedAt";
 
 /// Asserts the body is a success (no `errors`) and returns `data`.
 pub fn data(body: &Value) -> &Value {

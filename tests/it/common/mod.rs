@@ -5,6 +5,7 @@
 pub mod calls;
 pub mod run_support;
 pub mod webhooks_db;
+pub mod ws;
 
 use orchstack::config::Config;
 use orchstack::service::{api_keys, orgs};

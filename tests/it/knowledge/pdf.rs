@@ -83,32 +83,3 @@ fn win_ansi(line: &str) -> Vec<u8> {
         })
         .collect()
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::extract::{extract, Format};
-
-    #[test]
-    fn writes_a_pdf_that_extracts_back() {
-        let pdf = make_pdf(&["First line (with parens)", "Caf\u{e9} \u{2603}", "Third"]);
-        assert!(pdf.starts_with(b"%PDF-1.5"));
-        let text = extract(Format::Pdf, &pdf).expect("text layer");
-        let lines: Vec<&str> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
-        assert_eq!(
-            lines,
-            ["First line (with parens)", "Caf\u{e9} ?", "Third"],
-            "{text:?}"
-        );
-    }
-
-    #[test]
-    fn parses_with_lopdf() {
-        let doc = Document::load_mem(&make_pdf(&["x"])).expect("valid PDF");
-        assert_eq!(doc.get_pages().len(), 1);
-    }
-}

@@ -2,7 +2,7 @@
 //! document costs its complexity over `graphql_cost_unit` (100), at least 1.
 
 use super::*;
-use crate::common::calls::{gql_code, AGENT_FIELDS};
+use crate::common::calls::{gql_code, AGENT_SCALAR_FIELDS as AGENT_FIELDS};
 use reqwest::Method;
 use serde_json::json;
 use std::time::Duration;

@@ -88,7 +88,7 @@ pub async fn build(config: Config) -> anyhow::Result<Built> {
             config.knowledge.embedding_batch,
             config.knowledge.embedding_timeout,
         ),
-        cache: knowledge::search::VectorCache::new(config.knowledge.vector_cache_bases),
+        cache: knowledge::search::VectorCache::new(config.knowledge.vector_cache_mib),
     };
     let executor = runtime::executor::Executor {
         db: db.clone(),

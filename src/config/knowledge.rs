@@ -34,8 +34,10 @@ pub struct KnowledgeConfig {
     /// Longest wait for one embeddings request.
     #[serde(with = "humantime_serde")]
     pub embedding_timeout: Duration,
-    /// Knowledge bases whose vectors are kept in memory for semantic search, at most.
-    pub vector_cache_bases: u64,
+    /// Memory for the vectors kept for semantic search (every base's, least recently
+    /// searched dropped first), in MiB; 384-dimension vectors take about 1.5 MiB per
+    /// 1,000 chunks.
+    pub vector_cache_mib: u64,
 }
 
 impl Default for KnowledgeConfig {
@@ -51,7 +53,7 @@ impl Default for KnowledgeConfig {
             retry_base_delay: Duration::from_secs(2),
             embedding_batch: 64,
             embedding_timeout: Duration::from_secs(60),
-            vector_cache_bases: 64,
+            vector_cache_mib: 1024,
         }
     }
 }
@@ -86,10 +88,10 @@ impl KnowledgeConfig {
             hour,
         );
         c.number(
-            "knowledge.vector_cache_bases",
-            self.vector_cache_bases,
+            "knowledge.vector_cache_mib",
+            self.vector_cache_mib,
             1,
-            100_000,
+            1024 * 1024,
         );
     }
 }

@@ -2,7 +2,8 @@
 //! and live updates.
 
 use super::scalars::DateTime;
-use crate::service::knowledge::documents::{self as svc, Upload};
+use crate::service::knowledge::documents as svc;
+use crate::service::knowledge::upload::{self, Upload};
 use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject, ID};
 use entity::knowledge_documents::{self, DocumentStatus};
 use serde_json::Value;
@@ -205,7 +206,7 @@ impl KnowledgeDocumentsMutation {
                 metadata: d.metadata.map(|m| m.0),
             })
             .collect();
-        let docs = svc::upload(s, p, &knowledge_id, uploads).await?;
+        let docs = upload::upload(s, p, &knowledge_id, uploads).await?;
         Ok(UploadDocumentsResult {
             documents: docs.into_iter().map(KnowledgeDocument).collect(),
         })

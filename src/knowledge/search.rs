@@ -76,9 +76,16 @@ pub struct Hit {
 pub struct VectorCache(moka::sync::Cache<String, (i64, Arc<Vectors>)>);
 
 impl VectorCache {
-    /// A cache holding at most `bases` bases' vectors.
-    pub fn new(bases: u64) -> Self {
-        Self(moka::sync::Cache::new(bases))
+    /// A cache holding at most `mib` MiB of vectors (weighed in KiB).
+    pub fn new(mib: u64) -> Self {
+        Self(
+            moka::sync::Cache::builder()
+                .max_capacity(mib.saturating_mul(1024))
+                .weigher(|_, (_, v): &(i64, Arc<Vectors>)| {
+                    u32::try_from(v.bytes() / 1024 + 1).unwrap_or(u32::MAX)
+                })
+                .build(),
+        )
     }
 
     /// Bytes held by the cached vectors (for the memory benchmark).

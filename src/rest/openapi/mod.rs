@@ -202,6 +202,19 @@ pub fn generate(api: &RestApi) -> Value {
             let media = json_content(schema, examples::request(route.def.operation));
             op["requestBody"] =
                 json!({ "required": !optional, "content": { "application/json": media } });
+            if route.def.uploads {
+                // Each file part becomes one document (name and type from the part).
+                op["requestBody"]["content"]["multipart/form-data"] = json!({
+                    "schema": {
+                        "type": "object",
+                        "properties": { "file": {
+                            "type": "array",
+                            "items": { "type": "string", "format": "binary" },
+                            "description": "One or more files: text, Markdown, HTML, CSV, JSON or PDF. Any part name; each part needs a filename."
+                        } }
+                    }
+                });
+            }
         }
         let entry = paths
             .entry(route.def.path.to_owned())

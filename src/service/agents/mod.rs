@@ -1,7 +1,10 @@
 //! Agents: create, read, list, change (each change a new immutable version), delete.
 
+mod retrieval;
 mod validate;
 pub mod versions;
+
+pub use retrieval::Retrieval;
 
 use super::pagination::{self, Keyset, Kind, Page, PageArgs, Sort, SortValue};
 use crate::auth::{Principal, Scope};
@@ -39,48 +42,6 @@ pub struct NewAgent {
     pub channels: Option<Vec<String>>,
     /// Free-form metadata: a JSON object.
     pub metadata: Option<Value>,
-}
-
-/// How runs of an agent retrieve from its knowledge bases.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Retrieval {
-    /// Chunks given to the model, at most (1 to 50).
-    pub top_k: i32,
-    /// How they are ranked.
-    pub mode: crate::knowledge::search::Mode,
-    /// Chunks scoring below this are left out.
-    pub min_score: f64,
-}
-
-impl Default for Retrieval {
-    fn default() -> Self {
-        Self {
-            top_k: crate::runtime::retrieval::DEFAULT_TOP_K as i32,
-            mode: crate::knowledge::search::Mode::Hybrid,
-            min_score: 0.0,
-        }
-    }
-}
-
-impl Retrieval {
-    /// From the stored JSON (`null` or missing fields: the defaults).
-    pub fn of(v: Option<&Value>) -> Self {
-        let d = Self::default();
-        let Some(v) = v else { return d };
-        Self {
-            top_k: v["top_k"].as_i64().map_or(d.top_k, |k| k as i32),
-            mode: v["mode"]
-                .as_str()
-                .and_then(crate::knowledge::search::Mode::parse)
-                .unwrap_or(d.mode),
-            min_score: v["min_score"].as_f64().unwrap_or(d.min_score),
-        }
-    }
-
-    /// As stored (and in versions' snapshots).
-    pub fn to_json(self) -> Value {
-        json!({ "top_k": self.top_k, "mode": self.mode.as_str(), "min_score": self.min_score })
-    }
 }
 
 /// A change to an agent: `None` leaves a field as it is. `description` is doubly
@@ -240,28 +201,6 @@ fn live(p: &Principal) -> sea_orm::Select<Entity> {
         .filter(Column::DeletedAt.is_null())
 }
 
-/// Every id of `knowledge_ids` names a live knowledge base of the caller's organisation
-/// (one error per id that does not).
-async fn knowledge_exists(
-    db: &impl ConnectionTrait,
-    p: &Principal,
-    ids: &[String],
-) -> AppResult<()> {
-    let found = super::knowledge::find_many(db, &p.org_id, ids).await?;
-    let errors = ids
-        .iter()
-        .enumerate()
-        .filter(|(_, id)| !found.iter().any(|b| &b.id == *id))
-        .map(|(i, id)| {
-            crate::error::FieldError::new(
-                format!("/knowledge_ids/{i}"),
-                format!("no knowledge base {id} in this organisation"),
-            )
-        })
-        .collect();
-    AppError::from_field_errors(errors)
-}
-
 /// Creates an agent (version 1), within the plan's agent limit.
 pub async fn create(
     db: &(impl ConnectionTrait + TransactionTrait<Transaction = sea_orm::DatabaseTransaction>),
@@ -272,7 +211,7 @@ pub async fn create(
     p.require(Scope::AgentsWrite)?;
     validate::new_agent(rules, &new)?;
     if let Some(ids) = &new.knowledge_ids {
-        knowledge_exists(db, p, ids).await?;
+        super::knowledge::check_ids(db, p, ids).await?;
     }
     let now = crate::clock::now();
     // Insert first, then count: a transaction that writes before it reads never has to
@@ -380,7 +319,7 @@ pub async fn update(
     p.require(Scope::AgentsWrite)?;
     validate::patch(rules, &patch)?;
     if let Some(ids) = &patch.knowledge_ids {
-        knowledge_exists(db, p, ids).await?;
+        super::knowledge::check_ids(db, p, ids).await?;
     }
     // Read outside the transaction; the write below is guarded on the version read, so
     // the transaction starts with a write (see `create`).

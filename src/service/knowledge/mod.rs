@@ -5,6 +5,7 @@
 
 pub mod documents;
 pub mod search;
+pub mod upload;
 mod validate;
 
 use super::pagination::{self, Keyset, Kind, Page, PageArgs, Sort, SortValue};
@@ -145,6 +146,28 @@ pub(crate) async fn find_many(
         .filter(Column::Id.is_in(ids.iter().map(String::as_str)))
         .all(db)
         .await?)
+}
+
+/// Every id of `knowledge_ids` names a live knowledge base of the caller's organisation
+/// (one error per id that does not).
+pub(crate) async fn check_ids(
+    db: &impl ConnectionTrait,
+    p: &Principal,
+    ids: &[String],
+) -> AppResult<()> {
+    let found = find_many(db, &p.org_id, ids).await?;
+    let errors = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| !found.iter().any(|b| &b.id == *id))
+        .map(|(i, id)| {
+            crate::error::FieldError::new(
+                format!("/knowledge_ids/{i}"),
+                format!("no knowledge base {id} in this organisation"),
+            )
+        })
+        .collect();
+    AppError::from_field_errors(errors)
 }
 
 /// Creates a base.

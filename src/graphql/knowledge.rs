@@ -2,6 +2,7 @@
 
 use super::connection::{from_page, page_args, OrderDirection};
 use super::knowledge_documents::{DocumentFilter, KnowledgeDocument};
+use super::patch::{clearable, keep};
 use super::scalars::DateTime;
 use crate::knowledge::search::{Hit, Mode};
 use crate::service::knowledge::search::{self as search_svc, Found};
@@ -289,25 +290,6 @@ impl KnowledgeQuery {
 /// Knowledge mutations.
 #[derive(Default)]
 pub struct KnowledgeMutation;
-
-fn keep<T>(v: MaybeUndefined<T>, pointer: &str, nulls: &mut Vec<String>) -> Option<T> {
-    match v {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Value(v) => Some(v),
-        MaybeUndefined::Null => {
-            nulls.push(pointer.to_owned());
-            None
-        }
-    }
-}
-
-fn clearable<T>(v: MaybeUndefined<T>) -> Option<Option<T>> {
-    match v {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
-    }
-}
 
 #[Object]
 impl KnowledgeMutation {

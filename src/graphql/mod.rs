@@ -17,6 +17,7 @@ pub mod knowledge_documents;
 pub mod limits;
 pub mod loaders;
 mod params;
+mod patch;
 pub mod runs;
 pub mod scalars;
 pub mod sse;

@@ -1,6 +1,7 @@
 //! Webhook endpoints and their deliveries in GraphQL.
 
 use super::connection::{from_page, page_args, OrderDirection};
+use super::patch::{clearable, keep};
 use super::scalars::DateTime;
 use super::webhook_deliveries::{WebhookDelivery, WebhookDeliveryFilter};
 use crate::service::pagination::Sort;
@@ -182,17 +183,6 @@ pub struct UpdateWebhookEndpointInput {
     pub enabled: MaybeUndefined<bool>,
 }
 
-fn keep<T>(v: MaybeUndefined<T>, pointer: &str, nulls: &mut Vec<String>) -> Option<T> {
-    match v {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Value(v) => Some(v),
-        MaybeUndefined::Null => {
-            nulls.push(pointer.to_owned());
-            None
-        }
-    }
-}
-
 /// Webhook queries.
 #[derive(Default)]
 pub struct WebhooksQuery;
@@ -269,11 +259,7 @@ impl WebhooksMutation {
         let patch = EndpointPatch {
             url: keep(input.url, "/url", &mut nulls),
             events: keep(input.events, "/events", &mut nulls),
-            description: match input.description {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(v) => Some(Some(v)),
-            },
+            description: clearable(input.description),
             enabled: keep(input.enabled, "/enabled", &mut nulls),
             nulls,
         };

@@ -16,8 +16,8 @@ use entity::knowledge_chunks::{self, ActiveModel as Chunk};
 use entity::knowledge_documents::{Column, DocumentStatus, Entity, Model};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet, QueryFilter, Set,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, NotSet,
+    QueryFilter, Set, TransactionTrait,
 };
 use serde_json::{json, Value};
 
@@ -118,20 +118,29 @@ pub async fn indexed(
         txn.rollback().await?;
         return Ok(None);
     }
+    conclude(txn, doc, chunks, EventType::KnowledgeIndexed).await
+}
+
+/// The rest of an ending, in its transaction: the document's chunks become `chunks`,
+/// the ending is recorded in the webhook outbox (`kind`), and the transaction commits.
+/// The document as it now is.
+async fn conclude(
+    txn: DatabaseTransaction,
+    doc: &Model,
+    chunks: Vec<NewChunk>,
+    kind: EventType,
+) -> AppResult<Option<Model>> {
     replace_chunks(&txn, doc, chunks).await?;
     let Some(row) = reread(&txn, &doc.id).await? else {
         txn.rollback().await?;
         return Ok(None);
     };
-    outbox::record(
-        &txn,
-        &[Outgoing {
-            org_id: row.org_id.clone(),
-            kind: EventType::KnowledgeIndexed,
-            data: document_json(&row),
-        }],
-    )
-    .await?;
+    let event = Outgoing {
+        org_id: row.org_id.clone(),
+        kind,
+        data: document_json(&row),
+    };
+    outbox::record(&txn, &[event]).await?;
     txn.commit().await?;
     Ok(Some(row))
 }
@@ -216,22 +225,7 @@ pub async fn failed(
         txn.rollback().await?;
         return Ok(None);
     }
-    replace_chunks(&txn, doc, Vec::new()).await?;
-    let Some(row) = reread(&txn, &doc.id).await? else {
-        txn.rollback().await?;
-        return Ok(None);
-    };
-    outbox::record(
-        &txn,
-        &[Outgoing {
-            org_id: row.org_id.clone(),
-            kind: EventType::KnowledgeFailed,
-            data: document_json(&row),
-        }],
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(Some(row))
+    conclude(txn, doc, Vec::new(), EventType::KnowledgeFailed).await
 }
 
 /// Gives the document back to `pending`, due at `at`, remembering why this attempt

@@ -90,17 +90,9 @@ pub async fn run(d: Deliverer, owner: String, ttl: Duration, stop: CancellationT
     let slots = Arc::new(Semaphore::new(d.config.concurrency));
     let mut sending = JoinSet::new();
     loop {
-        let first = tokio::select! {
-            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-            _ = stop.cancelled() => break,
+        let Some(mut permits) = super::slots::take(&slots, CLAIM_BATCH, &stop).await else {
+            break;
         };
-        let mut permits = vec![first];
-        while permits.len() < CLAIM_BATCH {
-            match slots.clone().try_acquire_owned() {
-                Ok(p) => permits.push(p),
-                Err(_) => break,
-            }
-        }
         while sending.try_join_next().is_some() {}
         let claimed = match instance.ensure_fresh().await {
             Ok(()) => claim(&d, &owner, permits.len()).await,

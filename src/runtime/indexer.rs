@@ -74,17 +74,9 @@ pub async fn run(
     let mut reap = tokio::time::interval(ttl.max(Duration::from_secs(1)));
     reap.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let first = tokio::select! {
-            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-            _ = stop.cancelled() => break,
+        let Some(mut permits) = super::slots::take(&slots, CLAIM_BATCH, &stop).await else {
+            break;
         };
-        let mut permits = vec![first];
-        while permits.len() < CLAIM_BATCH {
-            match slots.clone().try_acquire_owned() {
-                Ok(p) => permits.push(p),
-                Err(_) => break,
-            }
-        }
         while working.try_join_next().is_some() {}
         let claimed = match instance.ensure_fresh().await {
             Ok(()) => claim(&ix, &owner, permits.len()).await,

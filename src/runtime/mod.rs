@@ -12,6 +12,7 @@ pub mod providers;
 pub mod reaper;
 mod resume;
 pub mod retrieval;
+mod slots;
 pub mod steps;
 pub mod tools;
 pub mod versions;

@@ -29,18 +29,9 @@ pub async fn run(executor: Executor, owner: String, config: WorkerConfig, stop: 
     // Until the end of the grace period: the runs finishing in it keep their leases.
     let upkeep = tokio::spawn(upkeep(executor.clone(), instance.clone(), config.clone()));
     loop {
-        let first = tokio::select! {
-            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-            _ = stop.cancelled() => break,
+        let Some(mut permits) = super::slots::take(&slots, CLAIM_BATCH, &stop).await else {
+            break;
         };
-        // Claim as many runs as there are free slots (up to CLAIM_BATCH) in one statement.
-        let mut permits = vec![first];
-        while permits.len() < CLAIM_BATCH {
-            match slots.clone().try_acquire_owned() {
-                Ok(p) => permits.push(p),
-                Err(_) => break,
-            }
-        }
         while running.try_join_next().is_some() {}
         let claimed = match instance.ensure_fresh().await {
             // Waits in the journal up to `poll` for a run to become claimable.

@@ -131,23 +131,6 @@ pub(crate) async fn find(db: &impl ConnectionTrait, p: &Principal, id: &str) -> 
         .ok_or_else(|| AppError::NotFound(format!("knowledge base {id} not found")))
 }
 
-/// The live bases among `ids` of the caller's organisation (unknown ones left out).
-pub(crate) async fn find_many(
-    db: &impl ConnectionTrait,
-    org_id: &str,
-    ids: &[String],
-) -> AppResult<Vec<Model>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(Entity::find()
-        .filter(Column::OrgId.eq(org_id))
-        .filter(Column::DeletedAt.is_null())
-        .filter(Column::Id.is_in(ids.iter().map(String::as_str)))
-        .all(db)
-        .await?)
-}
-
 /// Every id of `knowledge_ids` names a live knowledge base of the caller's organisation
 /// (one error per id that does not).
 pub(crate) async fn check_ids(
@@ -155,7 +138,7 @@ pub(crate) async fn check_ids(
     p: &Principal,
     ids: &[String],
 ) -> AppResult<()> {
-    let found = find_many(db, &p.org_id, ids).await?;
+    let found = crate::runtime::retrieval::bases(db, &p.org_id, ids).await?;
     let errors = ids
         .iter()
         .enumerate()

@@ -193,22 +193,25 @@ impl MigrationTrait for Migration {
             }
             _ => {
                 // External content: the index keeps no second copy of the text; the
-                // triggers keep it in step with the chunks in the same transaction.
+                // triggers keep it in step with the chunks in the same transaction. The
+                // base's id is a column too, so a search matches within its bases in the
+                // index itself (other organisations' chunks cost it nothing).
                 db.execute_unprepared(
-                    "CREATE VIRTUAL TABLE knowledge_chunks_fts USING fts5(text, \
+                    "CREATE VIRTUAL TABLE knowledge_chunks_fts USING fts5(text, knowledge_id, \
                      content='knowledge_chunks', content_rowid='seq', \
                      tokenize='porter unicode61 remove_diacritics 2')",
                 )
                 .await?;
                 db.execute_unprepared(
                     "CREATE TRIGGER knowledge_chunks_fts_insert AFTER INSERT ON knowledge_chunks BEGIN \
-                     INSERT INTO knowledge_chunks_fts(rowid, text) VALUES (new.seq, new.text); END",
+                     INSERT INTO knowledge_chunks_fts(rowid, text, knowledge_id) \
+                     VALUES (new.seq, new.text, new.knowledge_id); END",
                 )
                 .await?;
                 db.execute_unprepared(
                     "CREATE TRIGGER knowledge_chunks_fts_delete AFTER DELETE ON knowledge_chunks BEGIN \
-                     INSERT INTO knowledge_chunks_fts(knowledge_chunks_fts, rowid, text) \
-                     VALUES ('delete', old.seq, old.text); END",
+                     INSERT INTO knowledge_chunks_fts(knowledge_chunks_fts, rowid, text, knowledge_id) \
+                     VALUES ('delete', old.seq, old.text, old.knowledge_id); END",
                 )
                 .await?;
             }

@@ -35,17 +35,29 @@ pub fn terms(text: &str) -> Vec<String> {
     out
 }
 
-/// An FTS5 `MATCH` expression: every term quoted (so none is an operator), OR-ed.
+/// An FTS5 `MATCH` expression: every term quoted (so none is an operator), OR-ed,
+/// within the chunks of `bases` (ids the server made: `kb_` and letters or digits).
 /// `None` when the text has no searchable word.
-pub fn fts5(text: &str) -> Option<String> {
+pub fn fts5(text: &str, bases: &[String]) -> Option<String> {
     let terms = terms(text);
-    (!terms.is_empty()).then(|| {
-        terms
-            .iter()
-            .map(|t| format!("\"{t}\""))
-            .collect::<Vec<_>>()
-            .join(" OR ")
-    })
+    if terms.is_empty() || bases.is_empty() {
+        return None;
+    }
+    let words: Vec<String> = terms.iter().map(|t| format!("\"{t}\"")).collect();
+    let within: Vec<String> = bases
+        .iter()
+        .map(|b| {
+            b.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect::<String>()
+        })
+        .map(|b| format!("knowledge_id : \"{b}\""))
+        .collect();
+    Some(format!(
+        "({}) AND ({})",
+        within.join(" OR "),
+        words.join(" OR ")
+    ))
 }
 
 /// A `websearch_to_tsquery` text: the terms joined by `or`.
@@ -60,11 +72,16 @@ mod tests {
 
     #[test]
     fn operators_and_quotes_never_reach_the_index() {
+        let kb = vec!["kb_01abc".to_owned()];
         assert_eq!(
-            fts5("What is \"the\" NEAR(refund* OR x) -policy?").as_deref(),
-            Some("\"near\" OR \"refund\" OR \"x\" OR \"policy\"")
+            fts5("What is \"the\" NEAR(refund* OR x) -policy?", &kb).as_deref(),
+            Some(
+                "(knowledge_id : \"kb_01abc\") AND (\"near\" OR \"refund\" OR \"x\" OR \"policy\")"
+            )
         );
-        assert_eq!(fts5("??? the a"), None);
+        assert_eq!(fts5("??? the a", &kb), None);
+        let hostile = vec!["kb_\" OR x".to_owned()];
+        assert!(!fts5("a b", &hostile).unwrap().contains("\" OR x"));
         assert_eq!(
             websearch("refund policy").as_deref(),
             Some("refund or policy")

@@ -54,6 +54,29 @@ impl Vectors {
         }
     }
 
+    /// Adds a row from its stored bytes (little-endian `f32`s), decoded in place; like
+    /// [`Vectors::push`], a row of other dimensions than the first is skipped.
+    pub fn push_bytes(&mut self, seq: i64, bytes: &[u8]) {
+        let n = bytes.len() / 4;
+        if self.seqs.is_empty() && self.dims == 0 {
+            self.dims = n;
+        }
+        if n == self.dims && n > 0 {
+            self.seqs.push(seq);
+            self.data.extend(
+                bytes
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            );
+        }
+    }
+
+    /// Gives back the room the rows were read into beyond what they hold.
+    pub fn shrink(&mut self) {
+        self.seqs.shrink_to_fit();
+        self.data.shrink_to_fit();
+    }
+
     /// Bytes held (for the cache's weigher and the memory benchmark).
     pub fn bytes(&self) -> usize {
         self.data.len() * 4 + self.seqs.len() * 8
@@ -112,6 +135,7 @@ mod tests {
         set.push(2, &normalise(vec![0.0, 1.0]));
         set.push(3, &normalise(vec![1.0, 1.0]));
         set.push(4, &[1.0, 2.0, 3.0]); // other dimensions: skipped
+        set.push_bytes(5, &encode(&[1.0, 2.0, 3.0])); // the same, from bytes
         let top = set.top(&normalise(vec![1.0, 0.1]), 2);
         assert_eq!(top.iter().map(|t| t.0).collect::<Vec<_>>(), vec![1, 3]);
         assert!(set.top(&[1.0, 0.0, 0.0], 2).is_empty());

@@ -10,7 +10,7 @@ use crate::error::AppResult;
 use entity::knowledge_bases;
 use sea_orm::{
     AccessMode, ConnectionTrait, DbBackend, FromQueryResult, IsolationLevel, Statement,
-    TransactionSession, TransactionTrait, Value,
+    StreamTrait, TransactionTrait, Value,
 };
 use std::sync::Arc;
 
@@ -95,7 +95,7 @@ impl VectorCache {
 
     async fn vectors(
         &self,
-        db: &impl ConnectionTrait,
+        db: &(impl ConnectionTrait + StreamTrait),
         base: &knowledge_bases::Model,
     ) -> AppResult<Arc<Vectors>> {
         if let Some((version, v)) = self.0.get(&base.id) {
@@ -116,25 +116,28 @@ struct VectorRow {
     embedding: Option<Vec<u8>>,
 }
 
-async fn load_vectors(db: &impl ConnectionTrait, base_id: &str) -> AppResult<Vectors> {
-    let backend = db.get_database_backend();
+/// Streams the base's vectors in (one row decoded at a time: loading 100,000 rows must
+/// not hold them all as rows and as floats at once).
+async fn load_vectors(
+    db: &(impl ConnectionTrait + StreamTrait),
+    base_id: &str,
+) -> AppResult<Vectors> {
+    use futures::StreamExt;
+    let backend = ConnectionTrait::get_database_backend(db);
     let sql = match backend {
         DbBackend::Postgres => "SELECT seq, embedding FROM knowledge_chunks WHERE knowledge_id = $1 AND embedding IS NOT NULL ORDER BY seq",
         _ => "SELECT seq, embedding FROM knowledge_chunks WHERE knowledge_id = ?1 AND embedding IS NOT NULL ORDER BY seq",
     };
-    let rows = VectorRow::find_by_statement(Statement::from_sql_and_values(
-        backend,
-        sql,
-        [base_id.into()],
-    ))
-    .all(db)
-    .await?;
+    let stmt = Statement::from_sql_and_values(backend, sql, [base_id.into()]);
+    let mut rows = VectorRow::find_by_statement(stmt).stream(db).await?;
     let mut out = Vectors::default();
-    for row in rows {
+    while let Some(row) = rows.next().await {
+        let row = row?;
         if let Some(bytes) = row.embedding {
-            out.push(row.seq, &rank::decode(&bytes));
+            out.push_bytes(row.seq, &bytes);
         }
     }
+    out.shrink();
     Ok(out)
 }
 
@@ -162,30 +165,38 @@ pub async fn keyword(
     limit: usize,
 ) -> AppResult<Vec<(i64, f64)>> {
     let backend = db.get_database_backend();
-    let expr = match backend {
-        DbBackend::Postgres => query::websearch(q),
-        _ => query::fts5(q),
-    };
-    let Some(expr) = expr.filter(|_| !bases.is_empty() && limit > 0) else {
+    if bases.is_empty() || limit == 0 {
         return Ok(Vec::new());
+    }
+    let (sql, values): (String, Vec<Value>) = match backend {
+        DbBackend::Postgres => {
+            let Some(expr) = query::websearch(q) else {
+                return Ok(Vec::new());
+            };
+            let ins = placeholders(backend, 3, bases.len());
+            let sql = format!(
+                "SELECT c.seq, ts_rank_cd(c.tsv, q)::float8 AS score \
+                 FROM knowledge_chunks c, websearch_to_tsquery('english', $1) q \
+                 WHERE c.tsv @@ q AND c.knowledge_id IN ({ins}) \
+                 ORDER BY score DESC, c.seq LIMIT $2"
+            );
+            let mut values: Vec<Value> = vec![expr.into(), (limit as i64).into()];
+            values.extend(bases.iter().map(|b| Value::from(b.as_str())));
+            (sql, values)
+        }
+        _ => {
+            let Some(expr) = query::fts5(q, bases) else {
+                return Ok(Vec::new());
+            };
+            // The index alone: its base column keeps the match within `bases`; bm25
+            // weighs the text only.
+            let sql = "SELECT rowid AS seq, -bm25(knowledge_chunks_fts, 1.0, 0.0) AS score \
+                 FROM knowledge_chunks_fts WHERE knowledge_chunks_fts MATCH ?1 \
+                 ORDER BY score DESC, rowid LIMIT ?2"
+                .to_owned();
+            (sql, vec![expr.into(), (limit as i64).into()])
+        }
     };
-    let ins = placeholders(backend, 3, bases.len());
-    let sql = match backend {
-        DbBackend::Postgres => format!(
-            "SELECT c.seq, ts_rank_cd(c.tsv, q)::float8 AS score \
-             FROM knowledge_chunks c, websearch_to_tsquery('english', $1) q \
-             WHERE c.tsv @@ q AND c.knowledge_id IN ({ins}) \
-             ORDER BY score DESC, c.seq LIMIT $2"
-        ),
-        _ => format!(
-            "SELECT c.seq, -bm25(knowledge_chunks_fts) AS score \
-             FROM knowledge_chunks_fts JOIN knowledge_chunks c ON c.seq = knowledge_chunks_fts.rowid \
-             WHERE knowledge_chunks_fts MATCH ?1 AND c.knowledge_id IN ({ins}) \
-             ORDER BY score DESC, c.seq LIMIT ?2"
-        ),
-    };
-    let mut values: Vec<Value> = vec![expr.into(), (limit as i64).into()];
-    values.extend(bases.iter().map(|b| Value::from(b.as_str())));
     let rows = Ranked::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
         .all(db)
         .await?;
@@ -194,7 +205,7 @@ pub async fn keyword(
 
 /// The `limit` chunks of `bases` nearest to `query` (normalised), best first.
 pub async fn semantic(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + StreamTrait),
     cache: &VectorCache,
     bases: &[knowledge_bases::Model],
     query: &[f32],
@@ -231,7 +242,7 @@ pub async fn search<D>(
     top_k: usize,
 ) -> AppResult<Vec<Hit>>
 where
-    D: ConnectionTrait + TransactionTrait,
+    D: ConnectionTrait + TransactionTrait<Transaction = sea_orm::DatabaseTransaction>,
 {
     let txn = match db.get_database_backend() {
         DbBackend::Postgres => {

@@ -29,7 +29,8 @@ impl Retriever {
     /// `unavailable` (the provider's message kept).
     pub async fn search(
         &self,
-        db: &(impl ConnectionTrait + sea_orm::TransactionTrait),
+        db: &(impl ConnectionTrait
+              + sea_orm::TransactionTrait<Transaction = sea_orm::DatabaseTransaction>),
         bases: &[Base],
         q: &str,
         top_k: usize,

@@ -262,16 +262,13 @@ where
         (Mode::Semantic, Some(v)) => semantic(&txn, cache, &bases, v, top_k).await?,
         (Mode::Hybrid, Some(v)) => {
             let n = depth(top_k);
-            let words: Vec<i64> = keyword(&txn, &ids, q, n)
-                .await?
-                .into_iter()
-                .map(|r| r.0)
-                .collect();
-            let near: Vec<i64> = semantic(&txn, cache, &bases, v, n)
-                .await?
-                .into_iter()
-                .map(|r| r.0)
-                .collect();
+            // Together: the database ranks the words while this thread ranks the vectors.
+            let (words, near) = futures::try_join!(
+                keyword(&txn, &ids, q, n),
+                semantic(&txn, cache, &bases, v, n)
+            )?;
+            let words: Vec<i64> = words.into_iter().map(|r| r.0).collect();
+            let near: Vec<i64> = near.into_iter().map(|r| r.0).collect();
             let mut fused = rank::fuse(&[&words, &near]);
             fused.truncate(top_k);
             fused

@@ -137,7 +137,7 @@ pub enum KnowledgeSearchMode {
     /// Keyword and semantic lists fused by reciprocal rank (keyword alone without a model).
     #[default]
     Hybrid,
-    /// Full-text (bm25 on SQLite, ts_rank_cd on PostgreSQL).
+    /// Full-text (bm25 on SQLite, ts_rank on PostgreSQL).
     Keyword,
     /// Cosine similarity of embeddings.
     Semantic,

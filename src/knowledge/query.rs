@@ -2,7 +2,7 @@
 //! is cut into words (letters and digits only), common English words are dropped, and
 //! at most [`MAX_TERMS`] words of at most [`MAX_TERM_CHARS`] characters are kept; the
 //! words are then OR-ed, so a question finds the chunks that share the most (and the
-//! rarest) of its words, ranked by bm25 (SQLite) or `ts_rank_cd` (PostgreSQL).
+//! rarest) of its words, ranked by bm25 (SQLite) or `ts_rank` (PostgreSQL).
 
 /// Words kept from a query, at most.
 pub const MAX_TERMS: usize = 32;

@@ -1,5 +1,5 @@
 //! Searching knowledge bases: keyword (SQLite FTS5 with bm25; PostgreSQL `tsvector`
-//! with `ts_rank_cd`), semantic (exact cosine over the bases' vectors, kept in memory per
+//! with `ts_rank`: cover density, `ts_rank_cd`, costs twice as much per match), semantic (exact cosine over the bases' vectors, kept in memory per
 //! base and dropped when the base's `chunks_version` moves on), and hybrid (both lists
 //! fused by reciprocal rank). The caller embeds the query (the embedder lives with the
 //! providers); everything here is the database and arithmetic.
@@ -175,7 +175,7 @@ pub async fn keyword(
             };
             let ins = placeholders(backend, 3, bases.len());
             let sql = format!(
-                "SELECT c.seq, ts_rank_cd(c.tsv, q)::float8 AS score \
+                "SELECT c.seq, ts_rank(c.tsv, q)::float8 AS score \
                  FROM knowledge_chunks c, websearch_to_tsquery('english', $1) q \
                  WHERE c.tsv @@ q AND c.knowledge_id IN ({ins}) \
                  ORDER BY score DESC, c.seq LIMIT $2"

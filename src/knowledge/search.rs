@@ -1,7 +1,8 @@
 //! Searching knowledge bases: keyword (SQLite FTS5 with bm25; PostgreSQL `tsvector`
-//! with `ts_rank`: cover density, `ts_rank_cd`, costs twice as much per match), semantic (exact cosine over the bases' vectors, kept in memory per
-//! base and dropped when the base's `chunks_version` moves on), and hybrid (both lists
-//! fused by reciprocal rank). The caller embeds the query (the embedder lives with the
+//! with `ts_rank`, as cover density, `ts_rank_cd`, costs twice as much per match),
+//! semantic (exact cosine over the bases' vectors, kept in memory per base and dropped
+//! when the base's `chunks_version` moves on), and hybrid (both lists fused by
+//! reciprocal rank). The caller embeds the query (the embedder lives with the
 //! providers); everything here is the database and arithmetic.
 
 use super::query;

@@ -2,6 +2,7 @@
 //! onto `service`; REST executes on this same schema.
 
 pub mod agent_retrieval;
+pub mod agent_versions;
 pub mod agents;
 pub mod api_keys;
 mod batch;
@@ -18,6 +19,7 @@ pub mod limits;
 pub mod loaders;
 mod params;
 mod patch;
+pub mod run_steps;
 pub mod runs;
 pub mod scalars;
 pub mod sse;

@@ -2,14 +2,15 @@
 
 use super::agents::Agent;
 use super::connection::{from_page, page_args, OrderDirection};
-use super::enums::{RunStatus, RunStepStatus, RunStepType};
+use super::enums::RunStatus;
 use super::gates::Gate;
+use super::run_steps::RunStep;
 use super::scalars::DateTime;
 use super::{caller, db, principal};
 use crate::service::runs::{self as svc, Multitask, RunFilter as SvcFilter, RunRequest, Wait};
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject, ID};
-use entity::{agents, run_steps, runs};
+use entity::{agents, runs};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -44,7 +45,7 @@ pub struct TokenUsage {
     pub output: i64,
 }
 
-fn error_of(v: &Option<Value>) -> Option<RunError> {
+pub(super) fn error_of(v: &Option<Value>) -> Option<RunError> {
     v.as_ref().map(|e| RunError {
         code: e["code"].as_str().unwrap_or("internal").to_owned(),
         message: e["message"].as_str().unwrap_or_default().to_owned(),
@@ -168,69 +169,6 @@ impl Run {
             .into_iter()
             .map(RunStep)
             .collect())
-    }
-}
-
-/// One step of a run's trace.
-pub struct RunStep(pub run_steps::Model);
-
-#[Object]
-impl RunStep {
-    /// `stp_...`
-    async fn id(&self) -> ID {
-        ID(self.0.id.clone())
-    }
-    /// 1, 2, ... in execution order.
-    async fn position(&self) -> i32 {
-        self.0.position
-    }
-    /// A model call or a tool call.
-    #[graphql(name = "type")]
-    async fn kind(&self) -> RunStepType {
-        self.0.kind.into()
-    }
-    /// The model (llm) or tool name.
-    async fn name(&self) -> Option<&str> {
-        self.0.name.as_deref()
-    }
-    /// Where the step is.
-    async fn status(&self) -> RunStepStatus {
-        self.0.status.into()
-    }
-    /// What went in.
-    async fn input(&self) -> Json<Value> {
-        Json(self.0.input.clone())
-    }
-    /// What came out.
-    async fn output(&self) -> Option<Json<Value>> {
-        self.0.output.clone().map(Json)
-    }
-    /// Tokens of this step.
-    async fn tokens(&self) -> TokenUsage {
-        TokenUsage {
-            input: self.0.tokens_input,
-            output: self.0.tokens_output,
-        }
-    }
-    /// Cost of this step.
-    async fn cost(&self) -> f64 {
-        self.0.cost
-    }
-    /// Why the step failed.
-    async fn error(&self) -> Option<RunError> {
-        error_of(&self.0.error)
-    }
-    /// When it started.
-    async fn started_at(&self) -> DateTime {
-        self.0.started_at.into()
-    }
-    /// When it ended.
-    async fn completed_at(&self) -> Option<DateTime> {
-        self.0.completed_at.map(Into::into)
-    }
-    /// Milliseconds it took.
-    async fn duration_ms(&self) -> Option<i64> {
-        self.0.duration_ms
     }
 }
 

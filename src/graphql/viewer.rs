@@ -1,6 +1,7 @@
 //! `viewer` (who am I) and `node(id:)` (any object by its global id).
 
-use super::agents::{Agent, AgentVersion};
+use super::agent_versions::AgentVersion;
+use super::agents::Agent;
 use super::api_keys::ApiKey;
 use super::enums::Tier;
 use super::runs::Run;
